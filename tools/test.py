@@ -1,0 +1,125 @@
+"""Evaluate a checkpoint: MMPretrain's ``tools/test.py`` with the plugin.
+
+Same flags and behaviour as the stock tool, plus: it works with
+``num_workers=0`` and distributed evaluation works on CPU-only machines.
+"""
+import argparse
+import os
+import sys
+from copy import deepcopy
+
+import mmengine
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+import mmpretrain_multilabel  # noqa: E402,F401  registers the components
+from mmpretrain_multilabel.utils import (  # noqa: E402
+    init_distributed,
+    prepare_dataloaders,
+    setup_work_dir,
+)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Evaluate a checkpoint (test split of the config)')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir', help='the directory to save evaluation metrics')
+    parser.add_argument('--out', help='the file to output results')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        help="'metrics' dumps the metrics, 'pred' (default) the predictions")
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (a list: key="[a,b]")')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed-precision inference')
+    parser.add_argument(
+        '--show-dir', help='directory to save visualised predictions')
+    parser.add_argument(
+        '--show', action='store_true', help='display predictions')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='visualise every N samples')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='display time (s)')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the dataloaders')
+    parser.add_argument(
+        '--tta', action='store_true', help='flip test-time augmentation')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.out is None and args.out_item is not None:
+        parser.error('--out-item needs --out')
+    return args
+
+
+def merge_args(cfg: Config, args) -> Config:
+    """Merge command-line arguments into the config."""
+    cfg.launcher = args.launcher
+    setup_work_dir(cfg, args.config, args.work_dir)
+    cfg.load_from = args.checkpoint
+    if args.amp:
+        cfg.test_cfg.fp16 = True
+    if args.show or args.show_dir is not None:
+        if 'visualization' not in cfg.default_hooks:
+            raise KeyError('--show/--show-dir need a "visualization" hook in '
+                           'default_hooks')
+        vis = cfg.default_hooks.visualization
+        vis.enable = True
+        vis.show = args.show
+        vis.wait_time = args.wait_time
+        vis.out_dir = args.show_dir
+        vis.interval = args.interval
+    if args.tta:
+        cfg.tta_model = cfg.get('tta_model',
+                                dict(type='mmpretrain.AverageClsScoreTTA'))
+        if 'tta_pipeline' not in cfg:
+            pipeline = deepcopy(cfg.test_dataloader.dataset.pipeline)
+            flip = [dict(type='RandomFlip', prob=0.), dict(
+                type='RandomFlip', prob=1.)]
+            cfg.tta_pipeline = pipeline[:-1] + [
+                dict(type='TestTimeAug', transforms=[flip, [pipeline[-1]]])
+            ]
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    prepare_dataloaders(cfg, pin_memory=not args.no_pin_memory)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    init_distributed(cfg)
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    if args.out and args.out_item in ('pred', None):
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+    metrics = runner.test()
+    if args.out and args.out_item == 'metrics':
+        mmengine.dump(metrics, args.out)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
