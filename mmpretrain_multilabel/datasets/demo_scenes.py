@@ -43,7 +43,7 @@ SCENES: Dict[str, Tuple[float, Dict[str, float]]] = {
 
 # Fraction of an object's own pixels that must stay visible for its label.
 MIN_VISIBLE_FRACTION = 0.3
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 
 
 def _rand_colour(rng: np.random.RandomState) -> Tuple[int, int, int]:
@@ -72,13 +72,13 @@ def _crescent_points(cx, cy, r, steps=24):
 
 
 def _draw_shape(draw: ImageDraw.ImageDraw, name: str, cx: float, cy: float,
-                r: float, colour, rng: np.random.RandomState) -> None:
-    """Draw one object of class ``name`` centred at (cx, cy), radius ``r``.
+                r: float, colour, second, rot: float) -> None:
+    """Draw one object of class ``name`` centred at (cx, cy), radius ``r``,
+    in a main and a second colour, rotated by ``rot`` where that applies.
 
-    The same calls draw into an RGB image (with ``colour``) and into a
-    single-channel mask (with ``colour=255``), so the mask is exact.
+    The same call draws into an RGB image and, with both colours 255, into a
+    single-channel mask, so the mask is exact.
     """
-    second = colour if isinstance(colour, int) else _rand_colour(rng)
     box = (cx - r, cy - r, cx + r, cy + r)
     if name == 'sun':
         draw.ellipse((cx - r * .55, cy - r * .55, cx + r * .55, cy + r * .55),
@@ -91,7 +91,7 @@ def _draw_shape(draw: ImageDraw.ImageDraw, name: str, cx: float, cy: float,
     elif name == 'moon':
         draw.polygon(_crescent_points(cx, cy, r), fill=colour)
     elif name == 'star':
-        draw.polygon(_star_points(cx, cy, r, rot=rng.uniform(0, 1)),
+        draw.polygon(_star_points(cx, cy, r, rot=rot),
                      fill=colour)
     elif name == 'cloud':
         for dx, dy, s in ((-.45, .15, .5), (0, -.15, .6), (.45, .15, .5),
@@ -178,7 +178,8 @@ def _background(rng: np.random.RandomState, size: int) -> np.ndarray:
 def render_scene(seed: int,
                  img_size: int = 128,
                  classes: Sequence[str] = DEMO_CLASSES,
-                 max_distractors: int = 3) -> Tuple[Image.Image, dict]:
+                 max_distractors: int = 3,
+                 with_owner_map: bool = False) -> Tuple[Image.Image, dict]:
     """Render one deterministic scene.
 
     Args:
@@ -187,11 +188,14 @@ def render_scene(seed: int,
         classes (Sequence[str]): Class names (order defines label ids).
         max_distractors (int): Maximum number of unlabelled blobs drawn as
             clutter (random ellipses and lines that are no class).
+        with_owner_map (bool): Also return ``owner``, the index of the object
+            visible at each pixel (-1 for background and clutter).
 
     Returns:
         tuple: The RGB image and a dict with ``scene``, ``gt_label`` (sorted
         label ids of visible objects) and ``objects`` (per drawn object: class
-        name, centre, radius, visible pixel count and whether it is labelled).
+        name, its two colours, centre, radius, pixel area, visible pixel count and
+        whether it is labelled).
     """
     rng = np.random.RandomState(seed)
     names = list(SCENES)
@@ -219,15 +223,15 @@ def render_scene(seed: int,
     for idx, name in enumerate(instances):
         r = rng.uniform(0.08, 0.22) * img_size
         cx, cy = rng.uniform(r * .6, img_size - r * .6, size=2)
-        colour = _rand_colour(rng)
-        state = rng.get_state()
-        _draw_shape(draw, name, cx, cy, r, colour, rng)
+        colour, second = _rand_colour(rng), _rand_colour(rng)
+        rot = rng.uniform(0, 1)
+        _draw_shape(draw, name, cx, cy, r, colour, second, rot)
         mask_img = Image.new('L', (img_size, img_size), 0)
-        rng.set_state(state)  # same random choices for the mask
-        _draw_shape(ImageDraw.Draw(mask_img), name, cx, cy, r, 255, rng)
+        _draw_shape(ImageDraw.Draw(mask_img), name, cx, cy, r, 255, 255, rot)
         mask = np.asarray(mask_img) > 0
         owner[mask] = idx
-        objects.append(dict(name=name, center=[float(cx), float(cy)],
+        objects.append(dict(name=name, colours=[list(colour), list(second)],
+                            center=[float(cx), float(cy)],
                             radius=float(r), area=int(mask.sum())))
     for _ in range(rng.randint(max_distractors + 1)):
         # clutter that belongs to no class and may hide objects
@@ -252,7 +256,10 @@ def render_scene(seed: int,
             and visible[idx] >= MIN_VISIBLE_FRACTION * obj['area'])
         if obj['labelled']:
             labels.add(classes.index(obj['name']))
-    return img, dict(scene=scene, gt_label=sorted(labels), objects=objects)
+    info = dict(scene=scene, gt_label=sorted(labels), objects=objects)
+    if with_owner_map:
+        info['owner'] = owner
+    return img, info
 
 
 def _image_seed(seed: int, split: str, index: int) -> int:

@@ -1,2 +1,3 @@
 from .hooks import *  # noqa: F401,F403
+from .hooks.training_summary_hook import TrainingSummaryHook  # noqa: F401
 from .optimizers import *  # noqa: F401,F403

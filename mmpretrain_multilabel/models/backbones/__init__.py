@@ -1,0 +1,3 @@
+from .freezable_timm_backbone import FreezableTIMMBackbone
+
+__all__ = ['FreezableTIMMBackbone']
