@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmpretrain.registry import DATASETS, HOOKS, MODELS
 
 import mmpretrain_multilabel  # noqa: F401
-from mmpretrain.registry import DATASETS, HOOKS, MODELS
 from mmpretrain_multilabel.datasets import DEMO_CLASSES, DemoScenes, render_scene
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -1,1 +1,7 @@
+from . import functional, plots
+from .functional import multilabel_metrics, tune_thresholds
 from .metrics import *  # noqa: F401,F403
+from .metrics import __all__ as _metrics_all
+
+__all__ = ['functional', 'plots', 'multilabel_metrics', 'tune_thresholds',
+           *_metrics_all]

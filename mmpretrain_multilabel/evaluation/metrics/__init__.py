@@ -1,1 +1,4 @@
-__all__ = []
+from .multilabel_suite import MultiLabelSuite, gt_score_of
+from .threshold_tuning import ThresholdTuningMetric
+
+__all__ = ['MultiLabelSuite', 'ThresholdTuningMetric', 'gt_score_of']

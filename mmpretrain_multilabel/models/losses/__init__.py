@@ -1,1 +1,3 @@
-__all__ = []
+from .aam_loss import AAMLoss, aam_loss
+
+__all__ = ['AAMLoss', 'aam_loss']
