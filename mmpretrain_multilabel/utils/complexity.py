@@ -1,0 +1,56 @@
+"""FLOPs and parameters of a classifier and of its parts, with MMEngine's
+analyzer (multiply-adds, as fvcore counts them)."""
+from typing import Dict, Sequence, Tuple
+
+import torch
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from torch import nn
+
+PARTS = ('backbone', 'neck', 'head')
+
+
+class _TensorForward(nn.Module):
+    """Trace ``model(x, mode='tensor')``: backbone, neck and head logits."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x, mode='tensor')
+
+
+def model_complexity(model: nn.Module,
+                     shape: Sequence[int] = (448, 448)) -> Dict[str, Tuple[float, int]]:
+    """Count inference FLOPs and parameters of an MMPretrain classifier.
+
+    The model is put in eval mode and run once before counting, so parts that
+    cache input-independent work for inference (the GAT re-weighting neck)
+    are counted as they run at inference.
+
+    Args:
+        model: An ``ImageClassifier``-like model (``backbone``/``neck``/
+            ``head`` attributes, ``forward(x, mode='tensor')``).
+        shape: Input height and width.
+
+    Returns:
+        dict: ``{'total'|'backbone'|'neck'|'head': (flops, params)}``; parts
+        the model lacks are left out. Parameters count every parameter,
+        trained or frozen.
+    """
+    model.eval()
+    inputs = torch.zeros(1, 3, *shape)
+    wrapped = _TensorForward(model)
+    with torch.no_grad():
+        wrapped(inputs)
+        analyzer = FlopAnalyzer(wrapped, (inputs,))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        by_module = analyzer.by_module()
+    params = parameter_count(wrapped)
+    result = {'total': (float(analyzer.total()), int(params['']))}
+    for part in PARTS:
+        if getattr(model, part, None) is not None:
+            key = f'model.{part}'
+            result[part] = (float(by_module.get(key, 0)), int(params.get(key, 0)))
+    return result
