@@ -1,0 +1,63 @@
+"""Normalised (cosine) linear multilabel head for pooled features."""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.heads import MultiLabelClsHead
+from mmpretrain.registry import MODELS
+
+from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
+
+
+@MODELS.register_module()
+class MultiLabelCosineClsHead(CosineScoreMixin, MultiLabelClsHead):
+    """Cosine classifier for multilabel tasks (the paper's "GAP + normalised
+    linear classifier", trained with AAM).
+
+    ``forward`` returns ``cos = <v / |v|, W_j / |W_j|>`` ``[N, K]`` for the
+    loss; ``predict`` reports ``pred_score = sigmoid(s * cos)`` with ``s``
+    taken from the loss (see :mod:`.cosine_utils`). See `Prokofiev & Sovrasov
+    2022 <https://arxiv.org/abs/2209.06585>`_, Sec. 3.4.
+
+    Args:
+        num_classes (int): Number of classes K.
+        in_channels (int): Channels of the pooled feature (e.g. 1280 for
+            EfficientNetV2-s after ``GlobalAveragePooling``).
+        loss (dict, optional): A cosine loss with a scale ``s``. None means
+            ``dict(type='AAMLoss')``.
+        thr (float | list[float] | str, optional): Score threshold(s): one
+            value, K values, or a thresholds JSON file. Defaults to None
+            (0.5 unless ``topk`` is set), as in MMPretrain.
+        topk (int, optional): Predict the top-k classes when ``thr`` is None.
+        init_cfg (dict, optional): Init config; None keeps PyTorch's default
+            ``nn.Linear`` init (the scale of W does not change the cosine).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss: Optional[Dict] = None,
+                 thr: Thr = None,
+                 topk: Optional[int] = None,
+                 init_cfg: Optional[dict] = None):
+        if not (isinstance(num_classes, int) and num_classes > 0):
+            raise ValueError(f'MultiLabelCosineClsHead: num_classes={num_classes!r} must be a '
+                             'positive integer')
+        super().__init__(loss=dict(type='AAMLoss') if loss is None else loss,
+                         thr=resolve_thr(thr, num_classes), topk=topk, init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.fc = nn.Linear(in_channels, num_classes, bias=False)
+        self._init_scores(normalized=True)
+
+    def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
+        """The last stage's pooled feature ``[N, C]``."""
+        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
+        if x.dim() != 2:
+            raise ValueError(f'MultiLabelCosineClsHead expects pooled features [N, C], got '
+                             f'{tuple(x.shape)}; add neck=dict(type="GlobalAveragePooling")')
+        return x
+
+    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Cosine scores ``[N, K]``."""
+        return cosine_linear(self.pre_logits(feats), self.fc.weight)
