@@ -8,7 +8,7 @@ from mmpretrain_multilabel.utils.complexity import model_complexity
 
 
 def _effv2s(head=None, neck=None):
-    neck = neck or dict(type="GlobalAveragePooling")
+    neck = neck or dict(type='GlobalAveragePooling')
     head = head or dict(type='MultiLabelLinearClsHead', num_classes=80, in_channels=1280)
     return MODELS.build(dict(type='ImageClassifier', backbone=dict(type='EfficientNetV2', arch='s'),
                              neck=neck, head=head))
