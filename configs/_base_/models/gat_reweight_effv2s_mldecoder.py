@@ -1,0 +1,38 @@
+# EfficientNetV2-s + GAT re-weighting neck + ML-Decoder with AAM loss
+# (Prokofiev & Sovrasov 2022, Sec. 3.3: "we can pass the weighted features to
+# the ML-Decoder"; Table 6 "+ GAT" row). The neck returns the re-weighted map
+# w * f (out_type='map') and ML-Decoder attends over it.
+#
+# The final config completes `graph` with the training dataset (see
+# gat_reweight_effv2s_cosine.py) or replaces it with a .npz file from
+# tools/build_label_graph.py. The paper's node features are GloVe 300-d;
+# offline, `word_vectors='glove-6b-50d'` gives GloVe 6B 50-d.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='EfficientNetV2',
+        arch='s',
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'efficientnetv2/efficientnetv2-s_in21k-pre-3rdparty_in1k_'
+            '20221220-7a7c8475.pth',
+            prefix='backbone')),
+    neck=dict(
+        type='GATReweightNeck',
+        in_channels=1280,
+        graph=dict(word_vectors='glove-6b-50d', t=0.4, p=0.25),
+        layer_type='gat',
+        num_layers=2,
+        hidden_channels=1024,
+        num_heads=4,
+        out_type='map'),  # re-weighted feature map for ML-Decoder
+    head=dict(
+        type='MLDecoderHead',
+        num_classes=20,
+        in_channels=1280,
+        normalized=True,  # cosine group-FC for the AAM loss
+        act_cfg=dict(type='LeakyReLU', negative_slope=0.2),
+        loss=dict(type='AAMLoss', s=17.0, m=0.0, k=0.7, gamma_neg=2.0,
+                  gamma_pos=1.0)),
+)

@@ -1,0 +1,244 @@
+"""Build label graphs from datasets: labels, node features, caching.
+
+Used by ``tools/build_label_graph.py`` and by :class:`GATReweightNeck` when
+its ``graph`` is a build spec (``dict(dataset=..., word_vectors=...)``), so
+that a config needs no manual graph-building step: the graph is built once
+from the training split and cached as an ``.npz`` keyed by its inputs.
+"""
+import copy
+import datetime
+import hashlib
+import json
+import os
+import os.path as osp
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .label_graph import (
+    LabelGraph,
+    LabelGraphError,
+    build_label_graph,
+    labels_digest,
+    labels_to_multihot,
+)
+from .word_vectors import class_word_embeddings, load_word_vectors, name_to_phrase
+
+PROTOTYPES = 'prototypes'
+
+
+def default_cache_dir() -> str:
+    """``$MMPRETRAIN_MULTILABEL_CACHE/label_graphs`` (default
+    ``~/.cache/mmpretrain_multilabel/label_graphs``)."""
+    root = os.environ.get('MMPRETRAIN_MULTILABEL_CACHE') or osp.join(
+        osp.expanduser('~'), '.cache', 'mmpretrain_multilabel')
+    return osp.join(root, 'label_graphs')
+
+
+def dataset_labels(dataset) -> Tuple[List[str], List[List[int]]]:
+    """Class names and per-image label lists of an MMPretrain dataset
+    (instance or config; a config is built without its pipeline)."""
+    if isinstance(dataset, Mapping):
+        from mmpretrain.registry import DATASETS
+        cfg = copy.deepcopy(dict(dataset))
+        if 'pipeline' in cfg:
+            cfg['pipeline'] = []  # labels only: no transforms needed
+        dataset = DATASETS.build(cfg)
+    classes = dataset.metainfo.get('classes')
+    if not classes:
+        raise LabelGraphError(f'{type(dataset).__name__} has no class names '
+                              "in its metainfo['classes']")
+    labels = [list(np.asarray(dataset.get_cat_ids(i)).reshape(-1).tolist())
+              for i in range(len(dataset))]
+    return [str(c) for c in classes], labels
+
+
+def annotation_labels(ann_file: str) -> Tuple[List[str], List[List[int]]]:
+    """Class names and label lists of an MMPretrain multilabel annotation
+    file (``{"metainfo": {"classes": [...]}, "data_list": [{"gt_label":
+    [...]}, ...]}``)."""
+    with open(ann_file, encoding='utf-8') as f:
+        ann = json.load(f)
+    try:
+        classes = [str(c) for c in ann['metainfo']['classes']]
+        labels = [list(np.asarray(d['gt_label']).reshape(-1).tolist())
+                  for d in ann['data_list']]
+    except (KeyError, TypeError) as e:
+        raise LabelGraphError(
+            f'{ann_file}: expected metainfo.classes and data_list[].gt_label '
+            f'(MMPretrain MultiLabelDataset format); missing {e}') from e
+    return classes, labels
+
+
+def node_features(classes: Sequence[str],
+                  word_vectors: Union[str, np.ndarray],
+                  vocab: Optional[str] = None,
+                  aliases: Optional[Mapping[str, str]] = None,
+                  prototypes: Optional[dict] = None,
+                  dataset_cfg: Optional[dict] = None
+                  ) -> Tuple[np.ndarray, dict]:
+    """Node features for ``classes`` and their provenance.
+
+    Args:
+        classes (Sequence[str]): Class names in label order.
+        word_vectors (str | np.ndarray): ``'glove-6b-50d'``, a GloVe file, an
+            ``.npy`` matrix (with ``vocab``), ``'prototypes'``, or a ready
+            ``[K, N]`` array.
+        vocab (str, optional): Vocabulary of an ``.npy`` matrix.
+        aliases (Mapping[str, str], optional): Class name -> words.
+        prototypes (dict, optional): For ``'prototypes'``: ``config``,
+            ``checkpoint`` and optional ``device``, ``batch_size``,
+            ``normalize`` (see :func:`prototypes_from_checkpoint`).
+        dataset_cfg (dict, optional): Training dataset config (prototypes).
+    """
+    if isinstance(word_vectors, np.ndarray):
+        feats = np.asarray(word_vectors, dtype=np.float32)
+        if feats.shape[:1] != (len(classes), ):
+            raise LabelGraphError(f'node feature array has shape '
+                                  f'{feats.shape}, expected ({len(classes)}, N)')
+        return feats, dict(kind='array', dim=int(feats.shape[1]))
+    if word_vectors == PROTOTYPES:
+        if not prototypes or 'config' not in prototypes:
+            raise LabelGraphError(
+                "word_vectors='prototypes' needs prototypes=dict(config=..., "
+                'checkpoint=...) naming the model whose backbone features '
+                'are averaged per class')
+        if dataset_cfg is None:
+            raise LabelGraphError("word_vectors='prototypes' needs the "
+                                  'training dataset config')
+        from .prototypes import prototypes_from_checkpoint
+        opts = dict(prototypes)
+        return prototypes_from_checkpoint(
+            opts.pop('config'), opts.pop('checkpoint', None), dataset_cfg,
+            classes, **opts)
+    vectors = load_word_vectors(word_vectors, vocab)
+    return class_word_embeddings(classes, vectors, aliases)
+
+
+def graph_cache_key(classes: Sequence[str], labels_sha: str, settings: dict
+                    ) -> str:
+    """Hash of everything a built graph depends on."""
+    blob = json.dumps(dict(classes=list(classes), labels=labels_sha,
+                           settings=settings), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _source_stamp(word_vectors: Any, vocab: Optional[str]) -> Any:
+    """Identify a word-vector source (path + size + mtime) for the key."""
+    if not isinstance(word_vectors, str):
+        return 'array'
+    stamp: List[Any] = [word_vectors]
+    for p in (word_vectors, vocab):
+        if p and osp.isfile(p):
+            stamp += [osp.abspath(p), osp.getsize(p), int(osp.getmtime(p))]
+    return stamp
+
+
+def _proto_stamp(prototypes: Optional[dict]) -> Any:
+    """Prototype settings with file stamps of their config and weights."""
+    if not prototypes:
+        return None
+    stamp = dict(prototypes)
+    for k in ('config', 'checkpoint'):
+        v = stamp.get(k)
+        if isinstance(v, str) and osp.isfile(v):
+            stamp[k] = [osp.abspath(v), osp.getsize(v), int(osp.getmtime(v))]
+    return stamp
+
+
+def build_graph(classes: Sequence[str],
+                labels,
+                word_vectors: Union[str, np.ndarray] = 'glove-6b-50d',
+                vocab: Optional[str] = None,
+                aliases: Optional[Mapping[str, str]] = None,
+                t: float = 0.4,
+                p: float = 0.25,
+                rule: str = 'mlgcn',
+                prototypes: Optional[dict] = None,
+                dataset_cfg: Optional[dict] = None,
+                label_source: Optional[dict] = None) -> LabelGraph:
+    """Count co-occurrences, compute node features, assemble the graph."""
+    multihot = labels_to_multihot(labels, len(classes))
+    feats, feat_report = node_features(classes, word_vectors, vocab, aliases,
+                                       prototypes, dataset_cfg)
+    provenance = dict(
+        labels=dict(label_source or {}, images=int(multihot.shape[0])),
+        node_features=feat_report, t=t, p=p, reweight_rule=rule,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec='seconds'),
+        tool='mmpretrain_multilabel.models.necks.label_graph_builder')
+    return build_label_graph(classes, multihot, feats, t, p, rule, provenance)
+
+
+def load_or_build_graph(dataset: Union[dict, str],
+                        word_vectors: Union[str, np.ndarray] = 'glove-6b-50d',
+                        vocab: Optional[str] = None,
+                        aliases: Optional[Mapping[str, str]] = None,
+                        t: float = 0.4,
+                        p: float = 0.25,
+                        rule: str = 'mlgcn',
+                        prototypes: Optional[dict] = None,
+                        cache_file: Optional[str] = None,
+                        logger=None) -> LabelGraph:
+    """The graph of a training split, from cache when its inputs match.
+
+    Labels are always re-read (cheap) so that a changed annotation gives a
+    new graph; the expensive parts (word vectors, prototypes) are cached.
+
+    Args:
+        dataset (dict | str): Training dataset config or an annotation file.
+        word_vectors, vocab, aliases, prototypes: See :func:`node_features`.
+        t, p, rule: See :func:`build_label_graph`.
+        cache_file (str, optional): ``.npz`` path to reuse/write. Defaults to
+            ``<default_cache_dir()>/<key>.npz``.
+        logger: Optional MMEngine logger for a one-line summary.
+    """
+    if isinstance(dataset, str):
+        classes, labels = annotation_labels(dataset)
+        label_source = dict(annotation_file=osp.abspath(dataset))
+        dataset_cfg = None
+    else:
+        classes, labels = dataset_labels(dataset)
+        dataset_cfg = dict(dataset)
+        label_source = dict(dataset=json.loads(
+            json.dumps(dataset_cfg, default=str)))
+    multihot = labels_to_multihot(labels, len(classes))
+    settings = dict(word_vectors=_source_stamp(word_vectors, vocab),
+                    aliases={c: name_to_phrase(c, aliases) for c in classes},
+                    t=t, p=p, rule=rule, prototypes=_proto_stamp(prototypes))
+    key = graph_cache_key(classes, labels_digest(classes, multihot), settings)
+    path = cache_file or osp.join(default_cache_dir(), f'{key}.npz')
+    if osp.isfile(path):
+        try:
+            graph = LabelGraph.load(path)
+        except (LabelGraphError, OSError):
+            graph = None  # unreadable cache: rebuild below
+        if graph is not None and graph.provenance.get('cache_key') == key:
+            _log(logger, f'label graph: reusing {path}')
+            return graph
+    graph = build_graph(classes, multihot, word_vectors, vocab, aliases, t, p,
+                        rule, prototypes, dataset_cfg, label_source)
+    graph.provenance['cache_key'] = key
+    graph.save(path)
+    _log(logger, f'label graph: built {path} (K={graph.num_classes}, '
+         f'{graph.num_images} images, '
+         f'{int(graph.adj_binary.sum())} edges, features '
+         f'{graph.node_features.shape[1]}-d)')
+    return graph
+
+
+def _log(logger, msg: str) -> None:
+    if logger is None:
+        from mmengine.logging import MMLogger
+        logger = MMLogger.get_current_instance()
+    logger.info(msg)
+
+
+def graph_summary(graph: LabelGraph) -> Dict[str, Any]:
+    """Short numbers of a graph for printing."""
+    a = graph.adj_binary
+    return dict(classes=graph.num_classes, images=graph.num_images,
+                edges=int(a.sum()),
+                isolated=[c for c, r, col in zip(graph.classes, a.sum(1),
+                                                 a.sum(0)) if r + col == 0],
+                feature_dim=graph.feature_dim, t=graph.t, p=graph.p)
