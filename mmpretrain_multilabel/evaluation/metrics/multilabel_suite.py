@@ -1,0 +1,200 @@
+"""One metric for multilabel evaluation: mAP, CP/CR/CF1, OP/OR/OF1, mean F1,
+at a threshold and at top-k, in one vectorised pass.
+
+Definitions: ``../shared/docs/REFERENCE.md`` section 2 and
+:mod:`mmpretrain_multilabel.evaluation.functional`.
+"""
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+from mmpretrain.registry import METRICS
+from mmpretrain.structures import label_to_onehot
+
+from mmpretrain_multilabel.utils.thresholds import Thresholds, load_thresholds
+
+from ..functional import EMPTY_CLASS_RULES, multilabel_metrics
+
+__all__ = ['MultiLabelSuite', 'gt_score_of']
+
+
+def gt_score_of(data_sample: dict, num_classes: int,
+                difficult_as_positive: Optional[bool] = None) -> torch.Tensor:
+    """The ``(K,)`` target of one sample: 1 / 0 / -1 (ignored), int8.
+
+    Reads ``gt_score`` (one-hot; -1 entries stay ignored) or else
+    ``gt_label`` (indices). Labels that occur only as VOC "difficult"
+    objects (``gt_label_difficult``, packed by MMPretrain's VOC test
+    pipeline) are ignored, or counted positive / negative when
+    ``difficult_as_positive`` is True / False, as MMPretrain's
+    ``VOCMultiLabelMetric``.
+    """
+    if 'gt_score' in data_sample:
+        gt = torch.as_tensor(data_sample['gt_score']).detach().cpu().float()
+        gt = torch.where(gt < 0, torch.full_like(gt, -1), (gt > 0.5).float())
+    else:
+        gt = label_to_onehot(data_sample['gt_label'], num_classes).float()
+    difficult = data_sample.get('gt_label_difficult', None)
+    if difficult is not None and len(difficult):
+        labels = set(torch.as_tensor(data_sample['gt_label']).tolist()) \
+            if 'gt_label' in data_sample else set()
+        only_difficult = sorted(set(int(i) for i in difficult) - labels)
+        value = -1 if difficult_as_positive is None else \
+            float(difficult_as_positive)
+        gt[only_difficult] = value
+    return gt.to(torch.int8)
+
+
+@METRICS.register_module()
+class MultiLabelSuite(BaseMetric):
+    """mAP, CP, CR, CF1, OP, OR, OF1 and mean per-class F1 in one pass.
+
+    Per class, ``Nc``/``Np``/``Ng`` are the correct, predicted and true
+    positives; ``CP = mean Nc/Np``, ``CR = mean Nc/Ng``,
+    ``CF1 = 2 CP CR / (CP + CR)`` (as ML-GCN, Q2L and
+    `Prokofiev & Sovrasov 2022 <https://arxiv.org/abs/2204.04479>`_),
+    ``OP = sum Nc / sum Np``, ``OR = sum Nc / sum Ng``, ``OF1`` their harmonic
+    mean, and ``mean-F1`` the mean of per-class F1 (MMPretrain's macro
+    ``f1-score``). A zero denominator gives 0. AP is non-interpolated, with
+    tied scores as one threshold (scikit-learn's rule).
+
+    Output keys (all percent, prefix ``multi-label/`` by default): ``mAP``,
+    ``CP``, ``CR``, ``CF1``, ``OP``, ``OR``, ``OF1``, ``mean-F1``; the same
+    with ``-top3`` (``topk=3``) and with ``-adapt`` (``adapt_thr``);
+    ``AP_classwise`` (list) with ``classwise=True``.
+
+    Targets of -1 in ``gt_score`` (and VOC difficult-only labels) are
+    ignored. Results are kept per sample, so MMEngine's distributed
+    collection drops the padding duplicates of the sampler.
+
+    Args:
+        thr (float | list | str): Decision threshold: one value, one per
+            class, or a thresholds JSON file (class name -> threshold, see
+            :func:`~mmpretrain_multilabel.utils.load_thresholds`; matched to
+            the dataset classes). ``score >= thr`` is positive.
+            Defaults to 0.5.
+        topk (int, optional): Also report the top-k metrics. Defaults to 3.
+        topk_thr (bool): Top-k predictions must also reach ``thr`` (ML-GCN's
+            rule) instead of MMPretrain's plain top-k. Defaults to False.
+        adapt_thr (list | str, optional): Tuned per-class thresholds (list or
+            file), reported with the ``-adapt`` suffix. Defaults to None.
+        empty_class (str): Classes without positives in the evaluated data:
+            ``'zero'`` counts them with AP = P = R = 0 in the class means
+            (MMPretrain, ASL, ML-Decoder), ``'exclude'`` leaves them out of
+            the class means (mAP, CP, CR, mean-F1). Defaults to ``'zero'``.
+        classwise (bool): Add ``AP_classwise``. Defaults to False.
+        difficult_as_positive (bool, optional): VOC difficult-only labels:
+            None ignores them, True / False counts them positive / negative.
+        plot_dir (str, optional): Write per-class AP, precision-recall and
+            F1-versus-threshold plots (PNG) there. Defaults to None.
+        plot_classes (list, optional): Class names or indices for the
+            curves; default: the 8 most frequent classes.
+        collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Key prefix. Defaults to ``'multi-label'``.
+    """
+    default_prefix: Optional[str] = 'multi-label'
+
+    def __init__(self,
+                 thr: Thresholds = 0.5,
+                 topk: Optional[int] = 3,
+                 topk_thr: bool = False,
+                 adapt_thr: Optional[Thresholds] = None,
+                 empty_class: str = 'zero',
+                 classwise: bool = False,
+                 difficult_as_positive: Optional[bool] = None,
+                 plot_dir: Optional[str] = None,
+                 plot_classes: Optional[Sequence[Union[str, int]]] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        name = type(self).__name__
+        if empty_class not in EMPTY_CLASS_RULES:
+            raise ValueError(f'{name}: empty_class must be one of '
+                             f'{EMPTY_CLASS_RULES}, got {empty_class!r}')
+        if topk is not None and (not isinstance(topk, int) or topk < 1):
+            raise ValueError(f'{name}: topk must be a positive int or None, '
+                             f'got {topk!r}')
+        # fail at build time on a malformed value or unreadable file; the
+        # match against the dataset classes happens once they are known
+        load_thresholds(thr)
+        if adapt_thr is not None:
+            if isinstance(load_thresholds(adapt_thr), float):
+                raise ValueError(f'{name}: adapt_thr must be per-class '
+                                 f'thresholds (a list or a file), got '
+                                 f'{adapt_thr!r}')
+        self.thr = thr
+        self.topk = topk
+        self.topk_thr = topk_thr
+        self.adapt_thr = adapt_thr
+        self.empty_class = empty_class
+        self.classwise = classwise
+        self.difficult_as_positive = difficult_as_positive
+        self.plot_dir = plot_dir
+        self.plot_classes = plot_classes
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Keep each sample's scores and its 1 / 0 / -1 target."""
+        for sample in data_samples:
+            score = sample['pred_score'].detach().cpu().float()
+            self.results.append(dict(
+                pred_score=score,
+                gt_score=gt_score_of(sample, score.numel(),
+                                     self.difficult_as_positive)))
+
+    @property
+    def classes(self) -> Optional[List[str]]:
+        meta = self.dataset_meta or {}
+        classes = meta.get('classes', None)
+        return list(classes) if classes is not None else None
+
+    def resolve_thresholds(self, thr: Thresholds,
+                           num_classes: int) -> Union[float, List[float]]:
+        """``thr`` as one float or a list of ``num_classes`` floats, a file's
+        values matched to the dataset classes when they are known."""
+        classes = self.classes
+        if classes is not None and len(classes) != num_classes:
+            classes = None
+        return load_thresholds(thr, num_classes=num_classes, classes=classes)
+
+    @staticmethod
+    def stack(results: List[dict]):
+        """``(N, K)`` scores and targets from the per-sample results."""
+        if not results:
+            raise ValueError('no results to evaluate (empty dataset?)')
+        scores = torch.stack([r['pred_score'] for r in results])
+        targets = torch.stack([r['gt_score'] for r in results])
+        return scores, targets
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, object]:
+        scores, targets = self.stack(results)
+        k = scores.shape[1]
+        thr = self.resolve_thresholds(self.thr, k)
+        adapt = None if self.adapt_thr is None else \
+            self.resolve_thresholds(self.adapt_thr, k)
+        metrics = multilabel_metrics(
+            scores, targets, thr=thr, topk=self.topk, topk_thr=self.topk_thr,
+            adapt_thr=adapt, empty_class=self.empty_class,
+            classwise=self.classwise or self.plot_dir is not None)
+        self.maybe_plot(scores, targets, metrics, adapt)
+        if not self.classwise:
+            metrics.pop('AP_classwise', None)
+        return metrics
+
+    def maybe_plot(self, scores: torch.Tensor, targets: torch.Tensor,
+                   metrics: dict,
+                   thresholds: Optional[Sequence[float]] = None) -> None:
+        """Write the plots into ``plot_dir`` if it is set."""
+        if self.plot_dir is None:
+            return
+        from ..plots import plot_evaluation
+        classes = self.classes or [str(i) for i in range(scores.shape[1])]
+        files = plot_evaluation(
+            scores, targets, classes, self.plot_dir,
+            ap=metrics['AP_classwise'],
+            thresholds=None if thresholds is None else np.asarray(thresholds),
+            plot_classes=self.plot_classes)
+        MMLogger.get_current_instance().info(
+            f'{type(self).__name__}: plots written to '
+            + ', '.join(files.values()))
