@@ -57,6 +57,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--tta', action='store_true', help='flip test-time augmentation')
     parser.add_argument(
+        '--plots',
+        metavar='DIR',
+        help='write per-class AP, precision-recall and F1-versus-threshold '
+        'plots (PNG) to DIR; needs a MultiLabelSuite in test_evaluator')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -100,8 +105,23 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.plots:
+        enable_plots(cfg, args.plots)
     prepare_dataloaders(cfg, pin_memory=not args.no_pin_memory)
     return cfg
+
+
+def enable_plots(cfg: Config, plot_dir: str) -> None:
+    """Make the suite metrics of ``test_evaluator`` write their plots."""
+    evaluators = cfg.test_evaluator
+    if isinstance(evaluators, dict):
+        evaluators = [evaluators]
+    suites = [m for m in evaluators
+              if m.get('type') in ('MultiLabelSuite', 'ThresholdTuningMetric')]
+    if not suites:
+        raise ValueError('--plots needs a MultiLabelSuite in test_evaluator')
+    for metric in suites:
+        metric['plot_dir'] = plot_dir
 
 
 def main(argv=None):

@@ -45,10 +45,7 @@ val_dataloader = dict(
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
-val_evaluator = [
-    dict(type='AveragePrecision'),
-    dict(type='MultiLabelMetric', average='macro'),
-    dict(type='MultiLabelMetric', average='micro'),
-]
+# mAP, CP/CR/CF1, OP/OR/OF1 (threshold 0.5 and top-3) in one pass
+val_evaluator = dict(type='MultiLabelSuite')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
