@@ -118,9 +118,13 @@ def test_train_two_iterations_then_test(tmp_path):
     assert runner.iter == 2
     ckpt = work_dir / 'epoch_1.pth'
     assert ckpt.exists()
+    plots = tmp_path / 'plots'
     metrics = test_tool.main([TINY_CONFIG, str(ckpt), '--work-dir', str(work_dir),
+                              '--plots', str(plots),
                               '--cfg-options', *_data_options(tmp_path / 'data')])
     assert 0 <= metrics['multi-label/mAP'] <= 100
+    assert {'multi-label/CF1', 'multi-label/OF1'} <= metrics.keys()
+    assert list(plots.glob('*.png'))
     log = next(work_dir.glob('*/*.log')).read_text()
     assert 'Best multi-label/mAP' in log and 'python tools/test.py' in log
 
