@@ -1,0 +1,16 @@
+# EfficientNetV2-s, GAT label re-weighting (w*f) + ML-Decoder + AAM, nus-wide 448 px, the paper's recipe
+# (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
+_base_ = [
+    '../_base_/datasets/nus_wide_448.py',
+    '../_base_/models/gat_reweight_effv2s_mldecoder.py',
+    '../_base_/models/aam_settings.py',
+    '../_base_/schedules/paper_recipe.py',
+]
+
+model = dict(
+    neck=dict(num_classes=81, graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes=81, loss={{_base_.aam_nus_wide}}))
+optim_wrapper = dict(optimizer=dict(lr=0.009))
+param_scheduler = dict(eta_max=0.009)
+# the paper's figures for this row (mAP; GFLOPs with the paper's counter)
+paper_reference = dict(table='Table 4', mAP=67.2, gflops=12.28, shape=448)
