@@ -18,6 +18,7 @@ from mmpretrain_multilabel.datasets import DEMO_CLASSES, DemoScenes, render_scen
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'lite0_linear-asl_1xb32_demo-128px.py')
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
+TINY_RECIPE = osp.join(ROOT, 'tests', 'data', 'tiny_recipe_demo.py')
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 
@@ -107,26 +108,29 @@ def test_demo_cooccurrence_has_structure(tmp_path):
     assert p_sun_given_moon < onehot[:, sun].mean()
 
 
-def test_train_two_iterations_then_test(tmp_path):
+@pytest.mark.parametrize('config,key', [(TINY_CONFIG, 'multi-label/mAP'),
+                                        (TINY_RECIPE, 'multi-label/mAP_raw_ema_max')])
+def test_train_two_iterations_then_test(tmp_path, config, key):
     """tools/train.py with num_workers=0 trains, validates and checkpoints;
-    tools/test.py evaluates the checkpoint; the summary is logged."""
+    tools/test.py evaluates the checkpoint; the summary is logged. Both the
+    stock-head demo and the main demo (full recipe) run."""
     import test as test_tool
     import train as train_tool
     work_dir = tmp_path / 'work'
-    runner = train_tool.main([TINY_CONFIG, '--work-dir', str(work_dir), '--cfg-options',
+    runner = train_tool.main([config, '--work-dir', str(work_dir), '--cfg-options',
                               *_data_options(tmp_path / 'data')])
     assert runner.iter == 2
     ckpt = work_dir / 'epoch_1.pth'
     assert ckpt.exists()
     plots = tmp_path / 'plots'
-    metrics = test_tool.main([TINY_CONFIG, str(ckpt), '--work-dir', str(work_dir),
+    metrics = test_tool.main([config, str(ckpt), '--work-dir', str(work_dir),
                               '--plots', str(plots),
                               '--cfg-options', *_data_options(tmp_path / 'data')])
     assert 0 <= metrics['multi-label/mAP'] <= 100
     assert {'multi-label/CF1', 'multi-label/OF1'} <= metrics.keys()
     assert list(plots.glob('*.png'))
     log = sorted(work_dir.glob('*/*.log'))[0].read_text()  # the training run's log
-    assert 'Best multi-label/mAP' in log and 'python tools/test.py' in log
+    assert f'Best {key}' in log and 'python tools/test.py' in log
 
 
 def test_amp_flag_never_drops_a_custom_optim_wrapper():
@@ -153,13 +157,14 @@ def _run(cmd, env):
 
 
 def test_two_process_cpu_training_and_evaluation_match_one_process(tmp_path):
-    """dist_train.sh trains with 2 CPU processes (gloo); evaluating its
-    checkpoint with 2 processes equals the 1-process evaluation (the 13 val
-    images do not split evenly, so padding duplicates must be dropped)."""
+    """dist_train.sh trains the main demo (SAM under DDP) with 2 CPU processes
+    (gloo); evaluating its checkpoint with 2 processes equals the 1-process
+    evaluation (the 13 val images do not split evenly, so padding duplicates
+    must be dropped)."""
     env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
     data = _data_options(tmp_path / 'data')
     work_dir = tmp_path / 'dist'
-    _run(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir', str(work_dir),
+    _run(['bash', 'tools/dist_train.sh', TINY_RECIPE, '2', '--work-dir', str(work_dir),
           '--cfg-options', *data], env)
     ckpt = work_dir / 'epoch_1.pth'
     assert ckpt.exists()
@@ -167,8 +172,8 @@ def test_two_process_cpu_training_and_evaluation_match_one_process(tmp_path):
     for n in (1, 2):
         out = tmp_path / f'metrics{n}.json'
         env['PORT'] = str(_free_port())
-        cmd = (['bash', 'tools/dist_test.sh', TINY_CONFIG, str(ckpt), '2'] if n == 2 else
-               [sys.executable, 'tools/test.py', TINY_CONFIG, str(ckpt)])
+        cmd = (['bash', 'tools/dist_test.sh', TINY_RECIPE, str(ckpt), '2'] if n == 2 else
+               [sys.executable, 'tools/test.py', TINY_RECIPE, str(ckpt)])
         _run(cmd + ['--work-dir', str(tmp_path / f'test{n}'), '--out', str(out),
                     '--out-item', 'metrics', '--cfg-options', *data], env)
         results[n] = json.loads(out.read_text())

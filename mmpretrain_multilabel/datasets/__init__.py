@@ -1,5 +1,16 @@
-from .base_multilabel import MultiLabelBase
+from .base_multilabel import MultiLabelBase, label_matrix
 from .coco import CocoMultiLabel
+from .custom import CheckedMultiLabelDataset, CsvMultiLabelDataset
 from .demo_scenes import DEMO_CLASSES, DemoScenes, render_scene
+from .nus_wide import NUS_WIDE_CATEGORIES, NusWideMultiLabel
+from .transforms import CheckedLoadImageFromFile, MarkIgnoredLabels, RelativeCutout
+from .validation import CorruptImageError, DatasetFormatError
+from .vg500 import VG500MultiLabel
 
-__all__ = ['DEMO_CLASSES', 'DemoScenes', 'render_scene', 'CocoMultiLabel', 'MultiLabelBase']
+__all__ = [
+    'DEMO_CLASSES', 'DemoScenes', 'render_scene', 'MultiLabelBase', 'label_matrix',
+    'CocoMultiLabel', 'CheckedMultiLabelDataset', 'CsvMultiLabelDataset',
+    'NUS_WIDE_CATEGORIES', 'NusWideMultiLabel', 'VG500MultiLabel',
+    'CheckedLoadImageFromFile', 'MarkIgnoredLabels', 'RelativeCutout',
+    'CorruptImageError', 'DatasetFormatError'
+]

@@ -1,0 +1,51 @@
+# NUS-WIDE, 81 concepts, ASL's / ML-Decoder's split (nus_wid_data.csv:
+# ~119k train / ~50k val), 448 px, the paper's augmentation.
+# For the NUS-WIDE release layout use layout='official' (docs/datasets.md).
+_base_ = ['./pipelines/paper_aug.py']
+
+custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
+
+dataset_type = 'NusWideMultiLabel'
+data_root = 'data/nus_wide'
+num_classes = 81
+
+data_preprocessor = dict(
+    num_classes=num_classes,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True,
+    to_onehot=True,
+)
+
+train_dataloader = dict(
+    batch_size=42,
+    num_workers=8,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        layout='asl_csv',
+        split='train',
+        pipeline=_base_.train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+)
+
+val_dataloader = dict(
+    batch_size=42,
+    num_workers=8,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        layout='asl_csv',
+        split='val',
+        test_mode=True,
+        pipeline=_base_.test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+)
+test_dataloader = val_dataloader
+
+val_evaluator = [
+    dict(type='AveragePrecision'),
+    dict(type='MultiLabelMetric', average='macro'),
+    dict(type='MultiLabelMetric', average='micro'),
+]
+test_evaluator = val_evaluator

@@ -1,0 +1,13 @@
+# The main demo (full recipe: ML-Decoder + AAM, SAM, OneCycle, EMA, early
+# stopping) shrunk for tests: 16 train / 13 val images of 64 px, one epoch of
+# 2 iterations. The tests override data_root.
+_base_ = ['../../configs/demo/lite0_mld-aam-recipe_1xb32_demo-128px.py']
+
+train_dataloader = dict(
+    batch_size=8, dataset=dict(num_images=16, img_size=64))
+val_dataloader = dict(
+    batch_size=4, dataset=dict(num_images=13, img_size=64))
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=1)
+param_scheduler = dict(total_steps=1)
+default_hooks = dict(logger=dict(interval=1))
