@@ -22,6 +22,7 @@ from typing import Callable, Dict, List
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -55,6 +56,7 @@ def timed(fn: Callable[[], None], iters: int, device: torch.device) -> float:
 
 
 def build(config: str, device: torch.device):
+    init_default_scope('mmpretrain')  # optimizer wrappers are registered there
     cfg = Config.fromfile(os.path.join(ROOT, config))
     cfg.model.backbone.pop('init_cfg', None)  # speed only: no weights needed
     if cfg.model.get('data_preprocessor') is None:

@@ -1,5 +1,6 @@
-# EfficientNetV2-s, GAT label re-weighting (GAP+GMP of w*f) + cosine classifier + AAM, coco 448 px, the paper's recipe
-# (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
+# EfficientNetV2-s, GAT label re-weighting (GAP+GMP of w*f) + cosine classifier + AAM, coco
+# 448 px, the paper's recipe (SAM, no bias decay, EMA, OneCycle, LR estimation, early
+# stopping).
 _base_ = [
     '../_base_/datasets/coco_448.py',
     '../_base_/models/gat_reweight_effv2s_cosine.py',

@@ -1,5 +1,5 @@
-# EfficientNetV2-s, GAT label re-weighting (w*f) + ML-Decoder + AAM, nus-wide 448 px, the paper's recipe
-# (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
+# EfficientNetV2-s, GAT label re-weighting (w*f) + ML-Decoder + AAM, nus-wide 448 px, the
+# paper's recipe (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
 _base_ = [
     '../_base_/datasets/nus_wide_448.py',
     '../_base_/models/gat_reweight_effv2s_mldecoder.py',

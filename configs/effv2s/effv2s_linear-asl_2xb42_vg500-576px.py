@@ -1,5 +1,5 @@
-# EfficientNetV2-s, GAP + linear classifier, ASL (gamma- 4, lr 1e-4 as in ASL), vg500 576 px, the paper's recipe
-# (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
+# EfficientNetV2-s, GAP + linear classifier, ASL (gamma- 4, lr 1e-4 as in ASL), vg500 576
+# px, the paper's recipe (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
 _base_ = [
     '../_base_/datasets/vg500_576.py',
     '../_base_/models/effv2s_cosine_aam.py',

@@ -1,5 +1,5 @@
-# EfficientNetV2-s, ML-Decoder head with cosine group projection + AAM, coco 448 px, the paper's recipe
-# (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
+# EfficientNetV2-s, ML-Decoder head with cosine group projection + AAM, coco 448 px, the
+# paper's recipe (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
 _base_ = [
     '../_base_/datasets/coco_448.py',
     '../_base_/models/effv2s_mld_aam.py',

@@ -10,7 +10,7 @@ model = dict(
     head=dict(
         num_classes=81,
         normalized=False,
-        act_cfg=dict(type='ReLU'),
+        act_cfg=dict(_delete_=True, type='ReLU'),
         loss=dict(_delete_=True, type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05)))
 optim_wrapper = dict(optimizer=dict(lr=0.0001))
 param_scheduler = dict(eta_max=0.0001)

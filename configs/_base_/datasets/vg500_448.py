@@ -41,9 +41,7 @@ val_dataloader = dict(
 )
 test_dataloader = val_dataloader
 
-val_evaluator = [
-    dict(type='AveragePrecision'),
-    dict(type='MultiLabelMetric', average='macro'),
-    dict(type='MultiLabelMetric', average='micro'),
-]
+# mAP (a class without positives counts as AP 0), CP/CR/CF1 and OP/OR/OF1 at
+# 0.5 and at top-3, in one pass; ignored (-1) and VOC-difficult labels excluded.
+val_evaluator = dict(type='MultiLabelSuite')
 test_evaluator = val_evaluator
