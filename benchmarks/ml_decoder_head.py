@@ -33,9 +33,8 @@ import torch.nn as nn
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 
-from mmengine.analysis import FlopAnalyzer  # noqa: E402
-
 from mmpretrain_multilabel.models.heads import MLDecoderHead, group_fc  # noqa: E402
+from mmpretrain_multilabel.utils.complexity import flop_analyzer  # noqa: E402
 
 # The paper's GFLOPs (EffV2-s + ML-Decoder minus EffV2-s) and MMEngine's
 # count of the original head (REFERENCE.md section 1).
@@ -72,23 +71,8 @@ class LoopMLDecoder(nn.Module):
         return loop_group_fc(tgt, head.group_weight, head.group_bias, head.num_classes)
 
 
-def sdpa_flop_jit(inputs, outputs):
-    """Multiply-adds of scaled_dot_product_attention: Q K^T and A V."""
-    from mmengine.analysis.jit_handles import get_shape
-    q, k = get_shape(inputs[0]), get_shape(inputs[1])
-    *batch, lq, dh = q
-    lk = k[-2]
-    n = 1
-    for b in batch:
-        n *= b
-    return 2 * n * lq * lk * dh
-
-
 def head_flops(model: nn.Module, x: torch.Tensor) -> float:
-    analyzer = FlopAnalyzer(model, (x, ))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
-    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    return analyzer.total() / 1e9
+    return flop_analyzer(model, (x, )).total() / 1e9
 
 
 def fwd_bwd_time(fn, inputs, params) -> float:

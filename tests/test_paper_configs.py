@@ -5,7 +5,6 @@ the label graph is a synthetic one with the right K."""
 import glob
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -15,7 +14,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmpretrain_multilabel  # noqa: F401
-from mmpretrain_multilabel.models.necks.label_graph import build_label_graph
+from mmpretrain_multilabel.models.necks.label_graph import random_label_graph
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PAPER_CONFIGS = sorted(
@@ -27,19 +26,11 @@ DATASET_CLASSES = {'CocoMultiLabel': 80, 'VOC': 20, 'NusWideMultiLabel': 81,
                    'VG500MultiLabel': 500}
 
 
-def _synthetic_graph(num_classes: int, dim: int = 8):
-    rng = np.random.RandomState(num_classes)
-    labels = [rng.choice(num_classes, 3, replace=False).tolist() for _ in range(4 * num_classes)]
-    labels += [[k] for k in range(num_classes)]  # every class present
-    return build_label_graph([f'c{k}' for k in range(num_classes)], labels,
-                             rng.randn(num_classes, dim).astype(np.float32))
-
-
 def _replace_graphs(cfg_dict, num_classes):
     for part in ('neck', 'head'):
         module = cfg_dict.get(part) or {}
         if 'graph' in module:
-            module['graph'] = _synthetic_graph(num_classes)
+            module['graph'] = random_label_graph(num_classes)
 
 
 def test_paper_configs_are_found():

@@ -9,6 +9,28 @@ from torch import nn
 PARTS = ('backbone', 'neck', 'head')
 
 
+def sdpa_flop_jit(inputs, outputs) -> int:
+    """Multiply-adds of ``aten::scaled_dot_product_attention`` (Q K^T and
+    A V), which MMEngine's analyzer has no handle for: PyTorch's fused
+    attention path (``need_weights=False``) would otherwise count as zero."""
+    from mmengine.analysis.jit_handles import get_shape
+    q, k = get_shape(inputs[0]), get_shape(inputs[1])
+    *batch, lq, dh = q
+    n = 1
+    for b in batch:
+        n *= b
+    return 2 * n * lq * k[-2] * dh
+
+
+def flop_analyzer(model: nn.Module, inputs: tuple) -> FlopAnalyzer:
+    """MMEngine's analyzer with the fused-attention handle, quiet."""
+    analyzer = FlopAnalyzer(model, inputs)
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    return analyzer
+
+
 class _TensorForward(nn.Module):
     """Trace ``model(x, mode='tensor')``: backbone, neck and head logits."""
 
@@ -43,9 +65,7 @@ def model_complexity(model: nn.Module,
     wrapped = _TensorForward(model)
     with torch.no_grad():
         wrapped(inputs)
-        analyzer = FlopAnalyzer(wrapped, (inputs,))
-        analyzer.unsupported_ops_warnings(False)
-        analyzer.uncalled_modules_warnings(False)
+        analyzer = flop_analyzer(wrapped, (inputs,))
         by_module = analyzer.by_module()
     params = parameter_count(wrapped)
     result = {'total': (float(analyzer.total()), int(params['']))}

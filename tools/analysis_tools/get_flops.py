@@ -2,7 +2,9 @@
 
 Usage::
 
-    python tools/analysis_tools/get_flops.py CONFIG [--shape 448] [--compare-paper]
+    python tools/analysis_tools/get_flops.py CONFIG [CONFIG ...] [--shape 448] [--compare-paper]
+
+One config prints a table of its parts; several print one summary row each.
 
 Counts are MMEngine's analyzer (multiply-adds, as fvcore). With
 ``--compare-paper`` the config's ``paper_reference['gflops']`` (the paper's
@@ -18,12 +20,13 @@ from mmpretrain.registry import MODELS
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 import mmpretrain_multilabel  # noqa: E402,F401
+from mmpretrain_multilabel.models.necks.label_graph import random_label_graph  # noqa: E402
 from mmpretrain_multilabel.utils.complexity import model_complexity  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Count GFLOPs and parameters')
-    parser.add_argument('config', help='config file')
+    parser.add_argument('configs', nargs='+', metavar='CONFIG', help='config file(s)')
     parser.add_argument(
         '--shape', type=int, nargs='+', default=None,
         help='input size: one value (square) or H W; default: the config\'s '
@@ -31,12 +34,22 @@ def parse_args(argv=None):
     parser.add_argument(
         '--compare-paper', action='store_true',
         help="print the paper's GFLOPs column beside the count")
+    parser.add_argument(
+        '--random-graph', action='store_true',
+        help='give graph necks/heads a random label graph with the right K instead of '
+        'building it from the training set (FLOPs do not depend on its values)')
     return parser.parse_args(argv)
 
 
-def build_inference_model(cfg: Config):
-    """Build the model without loading pretrained weights."""
+def build_inference_model(cfg: Config, random_graph: bool = False):
+    """Build the model without loading pretrained weights (and, with
+    ``random_graph``, without reading the training set for a label graph)."""
     model_cfg = cfg.model.copy()
+    if random_graph:
+        for part in ('neck', 'head'):
+            module = model_cfg.get(part) or {}
+            if 'graph' in module:
+                module['graph'] = random_label_graph(model_cfg.head.num_classes)
     model_cfg.pop('init_cfg', None)
     if 'backbone' in model_cfg:
         model_cfg.backbone = dict(model_cfg.backbone)
@@ -57,24 +70,52 @@ def format_table(counts, paper=None) -> str:
     return '\n'.join(rows)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+def count_config(config: str, shape_arg=None, random_graph: bool = False):
+    """(shape, counts, paper_reference) of one config."""
+    cfg = Config.fromfile(config)
     paper = cfg.get('paper_reference', None)
-    if args.shape is None:
+    if shape_arg is None:
         side = (paper or {}).get('shape', 448)
         shape = (side, side)
     else:
-        shape = tuple(args.shape) * (2 if len(args.shape) == 1 else 1)
+        shape = tuple(shape_arg) * (2 if len(shape_arg) == 1 else 1)
     if len(shape) != 2:
-        raise SystemExit(f'--shape takes one or two values, got {args.shape}')
-    counts = model_complexity(build_inference_model(cfg), shape)
-    if args.compare_paper and not paper:
-        raise SystemExit(f'{args.config} has no paper_reference to compare with')
-    print(f'{os.path.basename(args.config)} at {shape[0]}x{shape[1]} '
-          "(MMEngine's analyzer, multiply-adds)")
-    print(format_table(counts, paper if args.compare_paper else None))
-    return counts
+        raise SystemExit(f'--shape takes one or two values, got {shape_arg}')
+    return shape, model_complexity(build_inference_model(cfg, random_graph), shape), paper
+
+
+def summary_row(config: str, shape, counts, paper) -> str:
+    parts = ' | '.join(f'{counts[p][0] / 1e9:.3f}' if p in counts else '-'
+                       for p in ('backbone', 'neck', 'head', 'total'))
+    row = (f'| {os.path.basename(config)} | {shape[0]} | {parts} | '
+           f"{counts['total'][1] / 1e6:.1f} |")
+    if paper:
+        row += f" {paper['gflops']:.2f} | {paper['gflops'] * 1e9 / counts['total'][0]:.3f} |"
+    else:
+        row += ' - | - |'
+    return row
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    results = []
+    for config in args.configs:
+        shape, counts, paper = count_config(config, args.shape, args.random_graph)
+        if args.compare_paper and not paper:
+            raise SystemExit(f'{config} has no paper_reference to compare with')
+        results.append((config, shape, counts, paper))
+    if len(results) == 1:
+        config, shape, counts, paper = results[0]
+        print(f'{os.path.basename(config)} at {shape[0]}x{shape[1]} '
+              "(MMEngine's analyzer, multiply-adds)")
+        print(format_table(counts, paper if args.compare_paper else None))
+        return counts
+    print("GFLOPs (MMEngine's analyzer, multiply-adds) beside the paper's column")
+    print('| config | px | backbone | neck | head | total | params (M) | paper | paper / ours |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for result in results:
+        print(summary_row(*result))
+    return [r[2] for r in results]
 
 
 if __name__ == '__main__':

@@ -332,3 +332,18 @@ def labels_digest(classes: Sequence[str], multihot: np.ndarray) -> str:
     h.update(np.packbits(np.asarray(multihot, bool), axis=1).tobytes())
     h.update(str(multihot.shape).encode())
     return h.hexdigest()
+
+
+def random_label_graph(num_classes: int, feature_dim: int = 50, seed: int = 0) -> LabelGraph:
+    """A valid label graph with random labels and node features.
+
+    For what does not depend on the graph's values: counting FLOPs, smoke
+    tests, exporting untrained models. Never for training.
+    """
+    rng = np.random.RandomState(seed)
+    k = min(3, num_classes)
+    labels = [rng.choice(num_classes, k, replace=False).tolist() for _ in range(4 * num_classes)]
+    labels += [[c] for c in range(num_classes)]  # no empty class
+    return build_label_graph([f'class_{c}' for c in range(num_classes)], labels,
+                             rng.randn(num_classes, feature_dim).astype(np.float32),
+                             provenance=dict(source='random_label_graph', seed=seed))
