@@ -1,0 +1,205 @@
+"""ML-GCN classification head (Chen et al. 2019): a GCN over the label graph
+produces the K classifiers that are applied to the pooled image feature."""
+from typing import Any, Dict, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.heads import MultiLabelClsHead
+from mmpretrain.registry import MODELS
+from torch import nn
+
+from ..necks.gat_reweight_neck import GATReweightNeck, _as_graph, import_dgl
+from ..necks.label_graph import LabelGraph, LabelGraphError
+from ..utils.eval_cache import EvalCacheMixin
+from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
+
+GraphSpec = Union[str, LabelGraph, Dict[str, Any]]
+_ARRAY_KEYS = {'adjacency', 'adj_reweighted', 'adj_binary'}
+
+
+def load_graph_arrays(graph: GraphSpec, adjacency: str):
+    """``(node_features [K, N], adjacency [K, K])`` of a label graph given as
+    a ``.npz`` file, a :class:`LabelGraph`, arrays or a build spec (the
+    forms ``GATReweightNeck`` accepts), checked for shape and finiteness."""
+    if isinstance(graph, dict) and 'dataset' not in graph and (
+            'node_features' not in graph or not _ARRAY_KEYS & set(graph)):
+        raise LabelGraphError(
+            'MLGCNHead: graph must be a .npz from tools/build_label_graph.py, a build spec '
+            "dict(dataset=<training dataset cfg>, word_vectors='glove-6b-50d', ...) or arrays "
+            f'dict(node_features=[K, N], adjacency=[K, K]); got keys {sorted(graph)}')
+    if not isinstance(graph, (str, LabelGraph, dict)):
+        raise TypeError('MLGCNHead: graph must be a .npz path, a LabelGraph or a dict, got '
+                        f'{type(graph).__name__}')
+    feats, adj_rw, adj_bin, source = _as_graph(graph)
+    adj = adj_rw if adjacency == 'reweighted' else adj_bin
+    if adj is None:
+        raise LabelGraphError(f'MLGCNHead: the {source} have no {adjacency} adjacency')
+    k = feats.shape[0]
+    if feats.ndim != 2 or feats.shape[1] == 0 or np.shape(adj) != (k, k):
+        raise LabelGraphError(f'MLGCNHead: node_features {feats.shape} and adjacency '
+                              f'{np.shape(adj)} must be [K, N] and [K, K] ({source})')
+    for name, arr in (('node_features', feats), ('adjacency', adj)):
+        if not np.isfinite(arr).all():
+            raise LabelGraphError(f'MLGCNHead: {name} of the {source} has NaN/inf')
+    if (np.asarray(adj) < 0).any():
+        raise LabelGraphError(f'MLGCNHead: adjacency of the {source} has negative values')
+    return np.asarray(feats, np.float32), np.asarray(adj, np.float32)
+
+
+@MODELS.register_module()
+class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
+    """ML-GCN: label-graph convolutions produce the classifiers.
+
+    `Chen et al., "Multi-Label Image Recognition with Graph Convolutional
+    Networks", CVPR 2019 <https://arxiv.org/abs/1904.03582>`_, the peer of
+    Table 8 of `Prokofiev & Sovrasov 2022
+    <https://arxiv.org/abs/2209.06585>`_.
+
+    Two ``dgl.nn.GraphConv`` layers (bias-free, LeakyReLU 0.2 between, none
+    after) map the K node features (word vectors) over ML-GCN's normalised
+    adjacency ``D^-1/2 A^T D^-1/2`` (``D = rowsum(A)``, self-loops added
+    where missing) to classifiers ``W`` ``[K, C]``; the logits are
+    ``v W^T`` with ``v`` the max-pooled feature map (ML-GCN's global max
+    pooling) or a pooled feature from a neck. Layer weights are initialised
+    as ML-GCN's ``GraphConvolution``: uniform in ``+-1/sqrt(out)``.
+
+    ``W`` does not depend on the image: in eval mode it is computed once and
+    cached (see :class:`EvalCacheMixin`), so inference costs one matrix
+    product and FLOP counters / ONNX export see ``W`` as a constant.
+
+    Scores: ``normalized=False`` returns logits (``sigmoid(logits)``);
+    ``normalized=True`` returns ``cos(v, W_k)`` for a cosine loss (AAM) and
+    reports ``sigmoid(s * cos)`` with ``s`` read from the loss.
+
+    Args:
+        num_classes (int): Number of classes K (must equal the graph's).
+        in_channels (int): Channels C of the image feature.
+        graph (str | LabelGraph | dict): ``.npz`` written by
+            ``tools/build_label_graph.py``; ``dict(node_features=[K, N],
+            adjacency=[K, K])``; or a build spec ``dict(dataset=<training
+            dataset cfg or annotation file>, word_vectors='glove-6b-50d', t=0.4,
+            p=0.25, ...)`` built once and cached (as ``GATReweightNeck``).
+        hidden_channels (int): Width of the first graph layer. Defaults to
+            1024 (ML-GCN).
+        adjacency (str): ``'reweighted'`` (ML-GCN) or ``'binary'`` adjacency
+            of the graph. Defaults to ``'reweighted'``.
+        negative_slope (float): LeakyReLU slope between the layers.
+            Defaults to 0.2.
+        normalized (bool): Cosine output for AAM. Defaults to False.
+        feature_dim (int, optional): If given, must equal the node feature
+            size N.
+        loss (dict, optional): Loss config. None means
+            ``dict(type='CrossEntropyLoss', use_sigmoid=True)`` (ML-GCN's
+            multilabel soft-margin loss is the same BCE).
+        thr (float | list[float] | str, optional): Threshold(s): one value,
+            K values or a thresholds JSON file. Defaults to None (0.5 unless
+            ``topk`` is set).
+        topk (int, optional): Predict the top-k when ``thr`` is None.
+        init_cfg (dict, optional): Extra init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 graph: GraphSpec,
+                 hidden_channels: int = 1024,
+                 adjacency: str = 'reweighted',
+                 negative_slope: float = 0.2,
+                 normalized: bool = False,
+                 feature_dim: Optional[int] = None,
+                 loss: Optional[Dict] = None,
+                 thr: Thr = None,
+                 topk: Optional[int] = None,
+                 init_cfg: Optional[dict] = None):
+        for name, value in [('num_classes', num_classes), ('in_channels', in_channels),
+                            ('hidden_channels', hidden_channels)]:
+            if not (isinstance(value, int) and value > 0):
+                raise ValueError(f'MLGCNHead: {name}={value!r} must be a positive integer')
+        if adjacency not in ('reweighted', 'binary'):
+            raise ValueError(f"MLGCNHead: adjacency={adjacency!r} must be 'reweighted' or "
+                             "'binary'")
+        if loss is None:
+            loss = dict(type='CrossEntropyLoss', use_sigmoid=True)
+        super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
+                         init_cfg=init_cfg)
+        try:
+            dgl = import_dgl()
+        except ImportError as e:
+            raise ImportError(f'MLGCNHead builds dgl.nn.GraphConv layers. {e}') from e
+
+        feats, adj = load_graph_arrays(graph, adjacency)
+        if feats.shape[0] != num_classes:
+            raise LabelGraphError(
+                f'MLGCNHead: num_classes={num_classes} but the label graph has '
+                f'K={feats.shape[0]} nodes; build the graph from the same class list')
+        if feature_dim is not None and feature_dim != feats.shape[1]:
+            raise LabelGraphError(f'MLGCNHead: feature_dim={feature_dim} but the graph node '
+                                  f'features are {feats.shape[1]}-d')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.negative_slope = negative_slope
+        src, dst, weight = GATReweightNeck._edges(adj, 'gcn')
+        self.register_buffer('node_features', torch.from_numpy(feats))
+        self.register_buffer('edge_src', torch.from_numpy(src))
+        self.register_buffer('edge_dst', torch.from_numpy(dst))
+        self.register_buffer('edge_weight', torch.from_numpy(weight))
+        self.layers = nn.ModuleList([
+            dgl.nn.GraphConv(feats.shape[1], hidden_channels, norm='none', bias=False),
+            dgl.nn.GraphConv(hidden_channels, in_channels, norm='none', bias=False),
+        ])
+        for layer in self.layers:  # ML-GCN's GraphConvolution init
+            bound = layer.weight.shape[1]**-0.5
+            nn.init.uniform_(layer.weight, -bound, bound)
+        self._graph = None
+        self._init_scores(normalized=normalized)
+
+    # ------------------------------------------------------------ graph ----
+    def _dgl_graph(self):
+        """The DGL graph on the buffers' device (rebuilt after a move)."""
+        if self._graph is None or self._graph.device != self.edge_src.device:
+            self._graph = import_dgl().graph((self.edge_src, self.edge_dst),
+                                             num_nodes=self.num_classes,
+                                             device=self.edge_src.device)
+        return self._graph
+
+    def compute_classifiers(self) -> torch.Tensor:
+        """Run the two graph layers: classifiers ``[K, C]`` (always
+        recomputed; see :meth:`classifiers`)."""
+        g = self._dgl_graph()
+        h = self.layers[0](g, self.node_features, edge_weight=self.edge_weight)
+        h = F.leaky_relu(h, self.negative_slope)
+        return self.layers[1](g, h, edge_weight=self.edge_weight)
+
+    def classifiers(self) -> torch.Tensor:
+        """``W`` ``[K, C]``: with gradient in train mode, cached in eval mode
+        until a parameter or buffer of the head changes."""
+        return self.eval_cached('classifiers', self.compute_classifiers)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state['_graph'] = None  # DGL graphs are rebuilt, not copied
+        return state
+
+    # ---------------------------------------------------------- forward ----
+    def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
+        """The image feature ``[B, C]``: the last stage's map max-pooled, or
+        a feature already pooled by a neck."""
+        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
+        if x.dim() == 4:
+            x = x.amax(dim=(2, 3))
+        elif x.dim() != 2:
+            raise ValueError('MLGCNHead expects a feature map [B, C, H, W] or a pooled '
+                             f'feature [B, C], got {tuple(x.shape)}')
+        if not torch.jit.is_tracing() and x.shape[1] != self.in_channels:
+            raise ValueError(f'MLGCNHead: in_channels={self.in_channels} but the input has '
+                             f'{x.shape[1]} channels ({tuple(x.shape)})')
+        return x
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Logits, or cosines if ``normalized``, ``[B, K]``."""
+        v = self.pre_logits(feats)
+        w = self.classifiers()
+        if self.normalized:
+            return cosine_linear(v, w)
+        return F.linear(v, w.to(v.dtype))
