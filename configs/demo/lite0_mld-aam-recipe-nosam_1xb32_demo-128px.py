@@ -1,7 +1,7 @@
 # The main demo with the plain optimizer: everything as the full recipe
-# (OneCycle, EMA, early stopping, same epochs) except SAM, for comparison.
+# (AdamW, OneCycle, EMA, early stopping, no bias decay, same epochs) except SAM.
 _base_ = ['./lite0_mld-aam-recipe_1xb32_demo-128px.py']
 
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
-                     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=5e-4),
+                     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01),
                      paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.))
