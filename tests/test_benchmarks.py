@@ -1,0 +1,35 @@
+"""The benchmark suite runs: the end-to-end benchmark on a real paper config
+(tiny input) and run_all's report assembly."""
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+
+
+def test_end_to_end_benchmark_on_a_paper_config():
+    import run_all
+    code, output, _ = run_all.run_one([
+        'end_to_end.py', '--size', '64', '--batch', '2', '--iters', '1', '--configs',
+        'configs/effv2s/effv2s_linear-asl_2xb42_coco-448px.py'
+    ])
+    assert code == 0, output
+    header, row = [line for line in output.splitlines() if line.startswith('| ')]
+    assert 'pipeline / bare' in header and 'recipe / plain' in header
+    values = [float(v) for v in row.strip('|').split('|')[1:]]
+    assert len(values) == len(header.strip('|').split('|')) - 1
+    assert all(v > 0 for v in values)
+
+
+def test_run_all_writes_one_report(tmp_path, monkeypatch):
+    import run_all
+    monkeypatch.setattr(run_all, 'plan', lambda full, gpu, amp: [
+        ('works', ['end_to_end.py', '--help']),
+        ('fails', ['end_to_end.py', '--no-such-flag']),
+    ])
+    out = tmp_path / 'report.md'
+    failures = run_all.main(['--out', str(out)])
+    report = out.read_text()
+    assert failures == 1
+    assert '| works | ok |' in report and '| fails | FAILED (2) |' in report
+    assert 'python benchmarks/end_to_end.py --help' in report
