@@ -80,12 +80,12 @@ def q2l_reference(head, x):
     pos = detr_position_encoding(h, w, head.embed_dims)
     for layer in head.encoder:
         q = src + pos
-        src = layer_norm(src + attention(q, q, src, layer.self_attn), layer.norm1)
+        src = layer_norm(src + attention(q, q, src, layer.attn), layer.norm1)
         src = layer_norm(src + ffn(src, layer.ffn), layer.norm2)
     query_pos = head.query_embed.weight
     tgt = torch.zeros(b, head.num_classes, head.embed_dims)
     for layer in head.decoder:
-        tgt = layer_norm(tgt + attention(tgt + query_pos, src + pos, src, layer.cross_attn),
+        tgt = layer_norm(tgt + attention(tgt + query_pos, src + pos, src, layer.attn),
                          layer.norm1)
         tgt = layer_norm(tgt + ffn(tgt, layer.ffn), layer.norm2)
     hs = layer_norm(tgt, head.decoder_norm)
@@ -152,7 +152,7 @@ def test_initialisation_as_original():
     bound = 64**-0.5
     assert head.fc_weight.abs().max() <= bound and head.fc_bias.abs().max() <= bound
     assert head.fc_weight.std() > bound / 3  # uniform, not zeros
-    w = head.encoder[0].self_attn.in_proj_weight  # xavier-uniform [3D, D]
+    w = head.encoder[0].attn.in_proj_weight  # xavier-uniform [3D, D]
     assert w.abs().max() <= math.sqrt(6 / (64 + 192)) + 1e-6
     assert 0.8 < head.query_embed.weight.std() < 1.2  # N(0, 1) label embeddings
     assert head.query_embed.weight.requires_grad  # learnable queries (unlike ML-Decoder)
@@ -171,8 +171,8 @@ def test_gradients_reach_queries_transformer_and_backbone(normalized):
     loss.backward()
     q2l = model.head
     for name, p in [('queries', q2l.query_embed.weight),
-                    ('encoder', q2l.encoder[0].self_attn.in_proj_weight),
-                    ('decoder', q2l.decoder[-1].cross_attn.in_proj_weight),
+                    ('encoder', q2l.encoder[0].attn.in_proj_weight),
+                    ('decoder', q2l.decoder[-1].attn.in_proj_weight),
                     ('decoder ffn', q2l.decoder[0].ffn[0].weight),
                     ('input proj', q2l.input_proj.weight), ('fc', q2l.fc_weight),
                     ('backbone', model.backbone.conv1.weight)]:

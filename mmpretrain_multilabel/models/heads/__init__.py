@@ -3,8 +3,7 @@ from .ml_decoder_head import MLDecoderHead, MLDecoderLayer, group_fc
 from .ml_gcn_head import MLGCNHead, load_graph_arrays
 from .multi_label_cosine_head import MultiLabelCosineClsHead
 from .query2label_head import (
-    Q2LDecoderLayer,
-    Q2LEncoderLayer,
+    Q2LLayer,
     Query2LabelHead,
     group_wise_linear,
     sine_position_encoding,
@@ -13,6 +12,6 @@ from .query2label_head import (
 __all__ = [
     'CosineScoreMixin', 'cosine_linear', 'cosine_scores', 'l2_normalize', 'MLDecoderHead',
     'MLDecoderLayer', 'group_fc', 'MLGCNHead', 'load_graph_arrays', 'MultiLabelCosineClsHead',
-    'Q2LDecoderLayer', 'Q2LEncoderLayer', 'Query2LabelHead', 'group_wise_linear',
+    'Q2LLayer', 'Query2LabelHead', 'group_wise_linear',
     'sine_position_encoding'
 ]

@@ -68,9 +68,12 @@ def _ffn(embed_dims: int, ffn_dims: int, dropout: float) -> nn.Module:
                          nn.Dropout(dropout), nn.Linear(ffn_dims, embed_dims))
 
 
-class Q2LEncoderLayer(nn.Module):
-    """DETR's post-norm encoder layer: self-attention with the position
-    encoding added to queries and keys (not values), then the FFN.
+class Q2LLayer(nn.Module):
+    """DETR's post-norm transformer layer: attention, then the FFN, each with
+    a residual and a LayerNorm. The encoder uses it as self-attention over
+    the tokens; Q2L's decoder as cross-attention from the label queries to the
+    tokens (the official code removes the self-attention among queries).
+    Position encodings are added to queries and keys, not to values.
 
     Args:
         embed_dims (int): Width D.
@@ -81,52 +84,21 @@ class Q2LEncoderLayer(nn.Module):
 
     def __init__(self, embed_dims: int, num_heads: int, ffn_dims: int, dropout: float):
         super().__init__()
-        self.self_attn = nn.MultiheadAttention(embed_dims, num_heads, dropout=dropout,
-                                               batch_first=True)
+        self.attn = nn.MultiheadAttention(embed_dims, num_heads, dropout=dropout,
+                                          batch_first=True)
         self.ffn = _ffn(embed_dims, ffn_dims, dropout)
         self.norm1 = nn.LayerNorm(embed_dims)
         self.norm2 = nn.LayerNorm(embed_dims)
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
 
-    def forward(self, src: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """``src`` [B, N, D] tokens, ``pos`` [N, D] position encoding."""
-        q = src + pos
-        attn = self.self_attn(q, q, src, need_weights=False)[0]
-        src = self.norm1(src + self.dropout1(attn))
-        return self.norm2(src + self.dropout2(self.ffn(src)))
-
-
-class Q2LDecoderLayer(nn.Module):
-    """Q2L's decoder layer: DETR's post-norm layer without the self-attention
-    among queries (the official code removes it by default): cross-attention
-    from ``tgt + query_pos`` to ``memory + pos`` (values ``memory``), then the
-    FFN.
-
-    Args:
-        embed_dims (int): Width D.
-        num_heads (int): Attention heads.
-        ffn_dims (int): Hidden width of the FFN.
-        dropout (float): Dropout of attention weights, FFN and residuals.
-    """
-
-    def __init__(self, embed_dims: int, num_heads: int, ffn_dims: int, dropout: float):
-        super().__init__()
-        self.cross_attn = nn.MultiheadAttention(embed_dims, num_heads, dropout=dropout,
-                                                batch_first=True)
-        self.ffn = _ffn(embed_dims, ffn_dims, dropout)
-        self.norm1 = nn.LayerNorm(embed_dims)
-        self.norm2 = nn.LayerNorm(embed_dims)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-
-    def forward(self, tgt: torch.Tensor, query_pos: torch.Tensor, memory: torch.Tensor,
-                pos: torch.Tensor) -> torch.Tensor:
-        """``tgt`` [B, K, D], ``query_pos`` [K, D] label embeddings,
-        ``memory`` [B, N, D], ``pos`` [N, D]."""
-        attn = self.cross_attn(tgt + query_pos, memory + pos, memory, need_weights=False)[0]
-        tgt = self.norm1(tgt + self.dropout1(attn))
-        return self.norm2(tgt + self.dropout2(self.ffn(tgt)))
+    def forward(self, x: torch.Tensor, query: torch.Tensor, key: torch.Tensor,
+                value: torch.Tensor) -> torch.Tensor:
+        """``x`` [B, L, D] the residual stream; ``query`` is ``x`` plus its
+        position encoding, ``key``/``value`` [B, N, D] what it attends to."""
+        attn = self.attn(query, key, value, need_weights=False)[0]
+        x = self.norm1(x + self.dropout1(attn))
+        return self.norm2(x + self.dropout2(self.ffn(x)))
 
 
 @MODELS.register_module()
@@ -212,8 +184,8 @@ class Query2LabelHead(CosineScoreMixin, MultiLabelClsHead):
 
         self.input_proj = nn.Linear(in_channels, embed_dims)
         self.query_embed = nn.Embedding(num_classes, embed_dims)
-        enc = Q2LEncoderLayer(embed_dims, num_heads, ffn_dims, dropout)
-        dec = Q2LDecoderLayer(embed_dims, num_heads, ffn_dims, dropout)
+        enc = Q2LLayer(embed_dims, num_heads, ffn_dims, dropout)
+        dec = Q2LLayer(embed_dims, num_heads, ffn_dims, dropout)
         self.encoder = nn.ModuleList(copy.deepcopy(enc) for _ in range(num_encoder_layers))
         self.decoder = nn.ModuleList(copy.deepcopy(dec) for _ in range(num_decoder_layers))
         self.decoder_norm = nn.LayerNorm(embed_dims)
@@ -244,11 +216,11 @@ class Query2LabelHead(CosineScoreMixin, MultiLabelClsHead):
         pos = sine_position_encoding(h, w, self.embed_dims, device=x.device,
                                      dtype=memory.dtype)
         for layer in self.encoder:
-            memory = layer(memory, pos)
+            memory = layer(memory, memory + pos, memory + pos, memory)
         query_pos = self.query_embed.weight.to(memory.dtype)
         tgt = memory.new_zeros(b, self.num_classes, self.embed_dims)
         for layer in self.decoder:
-            tgt = layer(tgt, query_pos, memory, pos)
+            tgt = layer(tgt, tgt + query_pos, memory + pos, memory)
         return self.decoder_norm(tgt)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
