@@ -3,6 +3,7 @@ with MMPretrain's metrics where the definitions coincide, target formats,
 thresholds files, and 2-process evaluation."""
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -333,9 +334,11 @@ def _evaluate_shard(world_size, out_dir):
 
 
 def _dist_worker(rank, world_size, init_file, out_dir):
+    import datetime
+
     import torch.distributed as dist
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
-                            world_size=world_size)
+                            world_size=world_size, timeout=datetime.timedelta(seconds=60))
     result = _evaluate_shard(world_size, out_dir)
     if rank == 0:
         with open(f'{out_dir}/metrics{world_size}.json', 'w') as f:
@@ -349,8 +352,15 @@ def test_two_process_evaluation_equals_one_process(tmp_path):
     the collection must drop; metrics and tuned thresholds match 1 process."""
     import torch.multiprocessing as mp
     one = _evaluate_shard(1, str(tmp_path))
-    mp.spawn(_dist_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2,
-             join=True)
+    # join with a deadline: a stuck rank fails the test instead of hanging the suite
+    ctx = mp.spawn(_dist_worker, args=(2, str(tmp_path / 'init'), str(tmp_path)), nprocs=2,
+                   join=False)
+    deadline = time.monotonic() + 300
+    while not ctx.join(timeout=5):
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail('2-process evaluation did not finish in 300 s')
     two = json.loads((tmp_path / 'metrics2.json').read_text())
     assert one.keys() == two.keys() and 'tune/OF1-adapt' in one
     for key, value in one.items():
