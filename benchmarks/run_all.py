@@ -39,6 +39,9 @@ def plan(full: bool, gpu: bool, amp: bool) -> List[Tuple[str, List[str]]]:
         ('COCO-2017-sized annotation loading', ['dataset_loading.py']),
         ('Metric suite and threshold tuning vs MMPretrain',
          ['metrics.py'] + ([] if big else ['--repeats', '1'])),
+        ('Exported models (ONNX Runtime, OpenVINO) vs eager on the CPU',
+         ['export_latency.py'] + (['--full'] if full else [])
+         + ([] if big else ['--repeats', '5'])),
         ('End to end: main configs, 448 px',
          ['end_to_end.py'] + (['--amp'] if amp else [])),
     ]

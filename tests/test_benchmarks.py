@@ -1,5 +1,6 @@
 """The benchmark suite runs: the end-to-end benchmark on a real paper config
-(tiny input) and run_all's report assembly."""
+(tiny input), the export latency benchmark (quick) and run_all's report
+assembly."""
 import os.path as osp
 import sys
 
@@ -19,6 +20,19 @@ def test_end_to_end_benchmark_on_a_paper_config():
     values = [float(v) for v in row.strip('|').split('|')[1:]]
     assert len(values) == len(header.strip('|').split('|')) - 1
     assert all(v > 0 for v in values)
+
+
+def test_export_latency_benchmark_quick():
+    import run_all
+    code, output, _ = run_all.run_one(['export_latency.py', '--size', '64', '--batch-sizes', '2',
+                                       '--repeats', '1', '--threads', '1'])
+    assert code == 0, output
+    header, _, row = [line for line in output.splitlines() if line.startswith('|')]
+    assert 'eager / ORT' in header and 'eager / OV' in header
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[1:3] == ['64', '2']
+    assert all(float(c.rstrip('x')) > 0 for c in cells[6:8])  # the ratios
+    assert all(float(d) < 1e-3 for d in cells[8].split(','))  # scores agree
 
 
 def test_run_all_writes_one_report(tmp_path, monkeypatch):

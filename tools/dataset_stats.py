@@ -36,6 +36,7 @@ from mmpretrain_multilabel.datasets.statistics import (  # noqa: E402
     cooccurrence,
     label_statistics,
 )
+from mmpretrain_multilabel.evaluation.plots import plot_cooccurrence  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -98,38 +99,6 @@ def get_label_matrix(dataset) -> np.ndarray:
         return dataset.get_label_matrix()
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     return label_matrix(infos, len(dataset.metainfo['classes']))
-
-
-def plot_cooccurrence(cooc: np.ndarray, classes, path: str,
-                      title: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    k = len(classes)
-    diag = np.diag(cooc).astype(np.float64)
-    cond = cooc / np.maximum(diag, 1)[:, None]  # P(col | row)
-    size = min(4 + 0.16 * k, 24)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    im = ax.imshow(cond, cmap='viridis', vmin=0, vmax=1,
-                   interpolation='nearest')
-    margin = 0.6  # inches for the axis labels
-    if k <= 100:
-        fs = max(4, min(9, int(600 / max(k, 1))))
-        ax.set_xticks(range(k))
-        ax.set_yticks(range(k))
-        ax.set_xticklabels(classes, rotation=90, fontsize=fs)
-        ax.set_yticklabels(classes, fontsize=fs)
-        # room for the longest name (tight_layout would double the time)
-        margin += 0.6 * fs / 72 * max(len(str(c)) for c in classes)
-    ax.set_xlabel('class j')
-    ax.set_ylabel('class i')
-    ax.set_title(f'{title}: P(j | i) = #(i and j) / #i')
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    fig.subplots_adjust(left=min(0.45, margin / (size + 1.5)),
-                        bottom=min(0.45, margin / size), right=0.97,
-                        top=1 - min(0.1, 0.5 / size))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _fmt(value, digits: int = 1) -> str:

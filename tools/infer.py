@@ -9,8 +9,13 @@ with scores) and writes ``predictions.json`` and ``predictions.csv``::
 Images go through the config's test pipeline in batches (MMPretrain's
 ``ImageClassificationInferencer`` does the loading and preprocessing); the
 scores come from a :class:`Backend`. :class:`PytorchBackend` runs the
-checkpoint; another backend (an exported model) only has to implement
-``predict`` on the same preprocessed batches.
+checkpoint; for an exported model (CHECKPOINT ending in ``.onnx`` or ``.xml``,
+from ``tools/deployment/export.py``) :class:`OnnxBackend` /
+:class:`OpenVINOBackend` run it on the same preprocessed batches (the
+config's test pipeline and data preprocessor), with the class names and
+thresholds stored at export::
+
+    python tools/infer.py CONFIG model.onnx demo/ --out-dir work_dirs/infer
 """
 import argparse
 import csv
@@ -20,13 +25,24 @@ import os
 import os.path as osp
 import sys
 from abc import ABCMeta, abstractmethod
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Type, Union
 
 import numpy as np
 import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmpretrain.apis import ImageClassificationInferencer
+from mmpretrain.registry import MODELS
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 import mmpretrain_multilabel  # noqa: E402,F401  registers the components
+from mmpretrain_multilabel.deployment import (  # noqa: E402
+    ExportedModel,
+    OnnxModel,
+    OpenVINOModel,
+    config_thresholds,
+    data_preprocessor_cfg,
+)
 from mmpretrain_multilabel.utils import load_thresholds  # noqa: E402
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
@@ -65,9 +81,11 @@ class Backend(metaclass=ABCMeta):
     Attributes:
         classes: Class names, in score order.
         config: The model config (its test pipeline preprocesses images).
+        default_thresholds: Thresholds when ``--thresholds`` is not given.
     """
     classes: List[str]
     config: object
+    default_thresholds: Union[float, Sequence[float], str]
 
     @abstractmethod
     def preprocess(self, paths: List[str],
@@ -90,7 +108,6 @@ class PytorchBackend(Backend):
     """
 
     def __init__(self, config: str, checkpoint: str, device: str = 'cpu'):
-        from mmpretrain.apis import ImageClassificationInferencer
         self.inferencer = ImageClassificationInferencer(
             model=config, pretrained=checkpoint, device=device)
         self.config = self.inferencer.config
@@ -99,6 +116,7 @@ class PytorchBackend(Backend):
             raise ValueError(f'{checkpoint}: no class names in the checkpoint'
                              ' meta nor in the config test dataset')
         self.classes = list(classes)
+        self.default_thresholds = config_thresholds(self.config)
 
     def preprocess(self, paths: List[str],
                    batch_size: int) -> Iterator[dict]:
@@ -108,6 +126,64 @@ class PytorchBackend(Backend):
         preds = self.inferencer.forward(batch)
         return torch.stack([p.pred_score for p in preds]).float().cpu(
         ).numpy()
+
+
+class PipelineOnly(ImageClassificationInferencer):
+    """The stock inferencer's image loading and test pipeline, without a
+    model (:meth:`preprocess` is the stock one)."""
+
+    def __init__(self, config: Config):  # no super(): it would build the model
+        self.config = config
+        self.pipeline = self._init_pipeline(config)
+
+
+class ExportedBackend(Backend):
+    """An exported model of a config: the config's test pipeline and data
+    preprocessor (as :class:`PytorchBackend`), then the runtime; classes and
+    default thresholds from the model's metadata.
+
+    Args:
+        config (str): Config file the model was exported from.
+        model (str): The exported model.
+        device (str): The runtime's device. Defaults to ``'cpu'``.
+    """
+    runtime: Type[ExportedModel]
+
+    def __init__(self, config: str, model: str, device: str = 'cpu'):
+        self.model = self.runtime(model, device)
+        self.config = Config.fromfile(config)
+        self.classes = self.model.classes
+        self.default_thresholds = self.model.thresholds
+        self.pipeline = PipelineOnly(self.config)
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            self.data_preprocessor = MODELS.build(data_preprocessor_cfg(self.config))
+
+    def preprocess(self, paths: List[str],
+                   batch_size: int) -> Iterator[dict]:
+        return self.pipeline.preprocess(paths, batch_size=batch_size)
+
+    def predict(self, batch: dict) -> np.ndarray:
+        with torch.no_grad():
+            inputs = self.data_preprocessor(batch, False)['inputs']
+        return self.model(inputs.numpy())
+
+
+class OnnxBackend(ExportedBackend):
+    """An exported ``.onnx`` model in onnxruntime."""
+    runtime = OnnxModel
+
+
+class OpenVINOBackend(ExportedBackend):
+    """An exported ``.xml`` model (OpenVINO IR) in OpenVINO."""
+    runtime = OpenVINOModel
+
+
+def make_backend(config: str, checkpoint: str, device: str = 'cpu') -> Backend:
+    """:class:`OnnxBackend` for ``.onnx``, :class:`OpenVINOBackend` for
+    ``.xml``, else :class:`PytorchBackend`."""
+    suffix = osp.splitext(checkpoint)[1].lower()
+    backend = {'.onnx': OnnxBackend, '.xml': OpenVINOBackend}.get(suffix, PytorchBackend)
+    return backend(config, checkpoint, device)
 
 
 def predict_images(backend: Backend,
@@ -172,29 +248,27 @@ def write_outputs(out_dir: str, paths: List[str], scores: np.ndarray,
     return files
 
 
-def default_thresholds(config) -> Union[float, Sequence[float], str]:
-    """The head's ``thr`` in the config if it has one, else 0.5."""
-    head = config.get('model', {}).get('head', None) or {}
-    thr = head.get('thr', None) if hasattr(head, 'get') else None
-    return 0.5 if thr is None else thr
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Multilabel inference: labels with scores per image')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file, or a model exported by tools/deployment/export.py (.onnx: '
+        'onnxruntime, .xml: OpenVINO)')
     parser.add_argument('images', nargs='+',
                         help='image files, folders or glob patterns')
     parser.add_argument(
         '--thresholds',
         help='thresholds JSON (class -> threshold, from '
         'tools/tune_thresholds.py) or one number; default: the head\'s thr '
-        'in the config, else 0.5')
+        'in the config, else 0.5 (an exported model: its stored thresholds)')
     parser.add_argument('--out-dir', default='work_dirs/infer',
                         help='where predictions.json/.csv go')
     parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--device', default='cpu', help='torch device')
+    parser.add_argument('--device', default='cpu',
+                        help='torch device (exported models: onnxruntime cpu/cuda, or an '
+                        'OpenVINO device)')
     parser.add_argument('--no-progress', action='store_true',
                         help='hide the progress bar')
     args = parser.parse_args(argv)
@@ -206,7 +280,7 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     paths = expand_inputs(args.images)
-    backend = PytorchBackend(args.config, args.checkpoint, args.device)
+    backend = make_backend(args.config, args.checkpoint, args.device)
     thr_arg: Optional[Union[float, str]] = args.thresholds
     if thr_arg is not None:
         try:
@@ -214,7 +288,7 @@ def main(argv=None) -> dict:
         except ValueError:
             pass  # a file
     else:
-        thr_arg = default_thresholds(backend.config)
+        thr_arg = backend.default_thresholds
     thresholds = load_thresholds(thr_arg, num_classes=len(backend.classes),
                                  classes=backend.classes)
     scores = predict_images(backend, paths, args.batch_size,

@@ -1,10 +1,12 @@
 """Evaluate a checkpoint: MMPretrain's ``tools/test.py`` with the plugin.
 
 Same flags and behaviour as the stock tool, plus: it works with
-``num_workers=0`` and distributed evaluation works on CPU-only machines.
+``num_workers=0``, distributed evaluation works on CPU-only machines, and
+``--plots DIR`` / ``--report DIR`` write evaluation plots / an HTML report.
 """
 import argparse
 import os
+import os.path as osp
 import sys
 from copy import deepcopy
 
@@ -62,6 +64,18 @@ def parse_args(argv=None):
         help='write per-class AP, precision-recall and F1-versus-threshold '
         'plots (PNG) to DIR; needs a MultiLabelSuite in test_evaluator')
     parser.add_argument(
+        '--report',
+        metavar='DIR',
+        help='write a self-contained HTML report to DIR/index.html: metrics, '
+        'plots, label co-occurrence and the worst images with predicted and '
+        'true labels; needs a MultiLabelSuite in test_evaluator')
+    parser.add_argument(
+        '--report-images',
+        type=int,
+        default=48,
+        metavar='N',
+        help='number of images (the worst ones) in the report (default 48)')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -107,21 +121,39 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.merge_from_dict(args.cfg_options)
     if args.plots:
         enable_plots(cfg, args.plots)
+    if args.report:
+        enable_report(cfg, args.report, max_images=args.report_images,
+                      title=f'{osp.basename(args.config)} | '
+                      f'{osp.basename(args.checkpoint)}')
     prepare_dataloaders(cfg, pin_memory=not args.no_pin_memory)
     return cfg
 
 
-def enable_plots(cfg: Config, plot_dir: str) -> None:
-    """Make the suite metrics of ``test_evaluator`` write their plots."""
+def suite_metrics(cfg: Config, flag: str) -> list:
+    """The MultiLabelSuite configs of ``test_evaluator`` (``flag`` names
+    the option that needs them in the error)."""
     evaluators = cfg.test_evaluator
     if isinstance(evaluators, dict):
         evaluators = [evaluators]
     suites = [m for m in evaluators
               if m.get('type') in ('MultiLabelSuite', 'ThresholdTuningMetric')]
     if not suites:
-        raise ValueError('--plots needs a MultiLabelSuite in test_evaluator')
-    for metric in suites:
+        raise ValueError(f'{flag} needs a MultiLabelSuite in test_evaluator')
+    return suites
+
+
+def enable_plots(cfg: Config, plot_dir: str) -> None:
+    """Make the suite metrics of ``test_evaluator`` write their plots."""
+    for metric in suite_metrics(cfg, '--plots'):
         metric['plot_dir'] = plot_dir
+
+
+def enable_report(cfg: Config, report_dir: str, **options) -> None:
+    """Make the suite metrics of ``test_evaluator`` write the HTML report
+    (``options``: ``write_report`` arguments such as ``max_images``)."""
+    for metric in suite_metrics(cfg, '--report'):
+        metric['report_dir'] = report_dir
+        metric['report_options'] = options
 
 
 def main(argv=None):

@@ -2,7 +2,8 @@
 
 Same flags and behaviour as the stock tool, plus: it works with
 ``num_workers=0``, distributed runs work on CPU-only machines (gloo), and
-``--amp`` never silently replaces a custom optimizer wrapper (such as SAM).
+``--amp`` never silently replaces a custom optimizer wrapper (such as SAM),
+and ``--tensorboard`` adds TensorBoard logging.
 """
 import argparse
 import os
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 import mmpretrain_multilabel  # noqa: E402,F401  registers the components
 from mmpretrain_multilabel.utils import (  # noqa: E402
     enable_amp,
+    enable_tensorboard,
     init_distributed,
     prepare_dataloaders,
     setup_work_dir,
@@ -37,6 +39,11 @@ def parse_args(argv=None):
         '--amp',
         action='store_true',
         help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log losses, learning rate and validation metrics to '
+        'TensorBoard (<work_dir>/<timestamp>/vis_data/)')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -87,6 +94,8 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if args.tensorboard:
+        enable_tensorboard(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     prepare_dataloaders(

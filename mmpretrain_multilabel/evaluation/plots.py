@@ -1,16 +1,19 @@
 """PNG plots of a multilabel evaluation: per-class AP, precision-recall and
-F1-versus-threshold curves.
+F1-versus-threshold curves, and the label co-occurrence matrix.
 
 Figures are drawn with matplotlib's object API on an Agg canvas, so nothing
 changes the process-wide backend and no display is needed.
 """
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import BinaryIO, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from .functional import ArrayLike, curves, prepare
+
+#: Where a plot goes: a file path (its folder is created) or a binary stream.
+PlotTarget = Union[str, BinaryIO]
 
 #: File names written by :func:`plot_evaluation`.
 PLOT_FILES = dict(ap='ap_per_class.png', pr='pr_curves.png',
@@ -25,10 +28,12 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, out_file: str) -> str:
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out_file)
+def _save(fig, out_file: PlotTarget, tight: bool = True) -> PlotTarget:
+    if isinstance(out_file, str):
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    if tight:
+        fig.tight_layout()
+    fig.savefig(out_file, format='png')
     return out_file
 
 
@@ -69,7 +74,7 @@ def select_classes(targets: ArrayLike,
 
 
 def plot_ap_bars(ap: Sequence[float], classes: Sequence[str],
-                 out_file: str) -> str:
+                 out_file: PlotTarget) -> PlotTarget:
     """Bar chart of per-class AP (percent), sorted from best to worst."""
     ap = np.asarray(ap, dtype=float)
     order = np.argsort(-ap, kind='stable')
@@ -90,7 +95,7 @@ def plot_ap_bars(ap: Sequence[float], classes: Sequence[str],
 
 def plot_pr_curves(scores: ArrayLike, targets: ArrayLike,
                    classes: Sequence[str], class_indices: Sequence[int],
-                   out_file: str) -> str:
+                   out_file: PlotTarget) -> PlotTarget:
     """Precision-recall curves (step-wise, as AP integrates them)."""
     fig = _figure(6.5, 5)
     ax = fig.add_subplot()
@@ -112,8 +117,8 @@ def plot_f1_curves(scores: ArrayLike,
                    targets: ArrayLike,
                    classes: Sequence[str],
                    class_indices: Sequence[int],
-                   out_file: str,
-                   thresholds: Optional[Sequence[float]] = None) -> str:
+                   out_file: PlotTarget,
+                   thresholds: Optional[Sequence[float]] = None) -> PlotTarget:
     """F1 versus threshold per class; tuned thresholds drawn as markers."""
     fig = _figure(6.5, 5)
     ax = fig.add_subplot()
@@ -136,6 +141,44 @@ def plot_f1_curves(scores: ArrayLike,
                  (' (dots: tuned thresholds)' if thresholds is not None
                   else ''))
     return _save(fig, out_file)
+
+
+def plot_cooccurrence(cooc: np.ndarray, classes: Sequence[str],
+                      out_file: PlotTarget, title: str) -> PlotTarget:
+    """Heatmap of the row-normalised co-occurrence, ``P(j | i)``.
+
+    Args:
+        cooc: ``(K, K)`` counts of images positive for both classes
+            (:func:`~mmpretrain_multilabel.datasets.statistics.cooccurrence`).
+        classes: Class names.
+        out_file: PNG file or binary stream.
+        title: Plot title (the data it was counted on).
+    """
+    k = len(classes)
+    diag = np.diag(cooc).astype(np.float64)
+    cond = cooc / np.maximum(diag, 1)[:, None]  # P(col | row)
+    size = min(4 + 0.16 * k, 24)
+    fig = _figure(size + 1.5, size)
+    ax = fig.add_subplot()
+    im = ax.imshow(cond, cmap='viridis', vmin=0, vmax=1,
+                   interpolation='nearest')
+    margin = 0.6  # inches for the axis labels
+    if k <= 100:
+        fs = max(4, min(9, int(600 / max(k, 1))))
+        ax.set_xticks(range(k))
+        ax.set_yticks(range(k))
+        ax.set_xticklabels(classes, rotation=90, fontsize=fs)
+        ax.set_yticklabels(classes, fontsize=fs)
+        # room for the longest name (tight_layout would double the time)
+        margin += 0.6 * fs / 72 * max(len(str(c)) for c in classes)
+    ax.set_xlabel('class j')
+    ax.set_ylabel('class i')
+    ax.set_title(f'{title}: P(j | i) = #(i and j) / #i')
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.subplots_adjust(left=min(0.45, margin / (size + 1.5)),
+                        bottom=min(0.45, margin / size), right=0.97,
+                        top=1 - min(0.1, 0.5 / size))
+    return _save(fig, out_file, tight=False)
 
 
 def plot_evaluation(scores: ArrayLike,

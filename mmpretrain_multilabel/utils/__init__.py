@@ -1,5 +1,6 @@
 from .launch import (
                      enable_amp,
+                     enable_tensorboard,
                      init_distributed,
                      prepare_dataloaders,
                      setup_work_dir,
@@ -7,6 +8,6 @@ from .launch import (
 from .thresholds import load_thresholds, save_thresholds
 
 __all__ = [
-    'enable_amp', 'init_distributed', 'prepare_dataloaders', 'setup_work_dir',
+    'enable_amp', 'enable_tensorboard', 'init_distributed', 'prepare_dataloaders', 'setup_work_dir',
     'load_thresholds', 'save_thresholds'
 ]

@@ -5,6 +5,7 @@ cluster: persistent workers with ``num_workers=0``, and distributed runs on
 CPU-only machines (gloo backend, no ``torch.cuda.set_device``, DDP without
 ``device_ids``).
 """
+import importlib.util
 import os.path as osp
 from unittest import mock
 
@@ -69,6 +70,27 @@ def enable_amp(cfg: Config) -> None:
                 'optim_wrapper.type')
         cfg.optim_wrapper.type = amp_variant
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def enable_tensorboard(cfg: Config) -> None:
+    """Add MMEngine's ``TensorboardVisBackend`` to the visualizer (once).
+
+    The other backends (the stock ``LocalVisBackend``, or WandB, ...) stay;
+    a config without a visualizer gets MMPretrain's default one. Events are
+    written to ``<work_dir>/<timestamp>/vis_data/``.
+
+    Raises:
+        ImportError: The ``tensorboard`` package is not installed (checked
+            here instead of at the first logged value).
+    """
+    if importlib.util.find_spec('tensorboard') is None:
+        raise ImportError('--tensorboard needs the tensorboard package: '
+                          'pip install tensorboard (or the setup.py extra '
+                          '"tensorboard")')
+    vis = cfg.setdefault('visualizer', dict(type='UniversalVisualizer'))
+    backends = vis.setdefault('vis_backends', [dict(type='LocalVisBackend')])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
 
 
 def init_distributed(cfg: Config) -> None:

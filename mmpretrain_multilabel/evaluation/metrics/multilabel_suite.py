@@ -91,6 +91,13 @@ class MultiLabelSuite(BaseMetric):
             F1-versus-threshold plots (PNG) there. Defaults to None.
         plot_classes (list, optional): Class names or indices for the
             curves; default: the 8 most frequent classes.
+        report_dir (str, optional): Write the HTML report
+            (:func:`~mmpretrain_multilabel.evaluation.report.write_report`:
+            metrics, plots, co-occurrence and the worst images with their
+            labels) to ``report_dir/index.html``. Each sample's ``img_path``
+            is then kept with its scores. Defaults to None.
+        report_options (dict, optional): More arguments of ``write_report``:
+            ``title``, ``max_images``, ``thumb_size``. Defaults to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Key prefix. Defaults to ``'multi-label'``.
     """
@@ -106,6 +113,8 @@ class MultiLabelSuite(BaseMetric):
                  difficult_as_positive: Optional[bool] = None,
                  plot_dir: Optional[str] = None,
                  plot_classes: Optional[Sequence[Union[str, int]]] = None,
+                 report_dir: Optional[str] = None,
+                 report_options: Optional[dict] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -133,15 +142,21 @@ class MultiLabelSuite(BaseMetric):
         self.difficult_as_positive = difficult_as_positive
         self.plot_dir = plot_dir
         self.plot_classes = plot_classes
+        self.report_dir = report_dir
+        self.report_options = dict(report_options or {})
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Keep each sample's scores and its 1 / 0 / -1 target."""
+        """Keep each sample's scores and its 1 / 0 / -1 target (and its
+        ``img_path`` for the report)."""
         for sample in data_samples:
             score = sample['pred_score'].detach().cpu().float()
-            self.results.append(dict(
+            result = dict(
                 pred_score=score,
                 gt_score=gt_score_of(sample, score.numel(),
-                                     self.difficult_as_positive)))
+                                     self.difficult_as_positive))
+            if self.report_dir is not None:
+                result['img_path'] = sample.get('img_path', None)
+            self.results.append(result)
 
     @property
     def classes(self) -> Optional[List[str]]:
@@ -176,11 +191,18 @@ class MultiLabelSuite(BaseMetric):
         metrics = multilabel_metrics(
             scores, targets, thr=thr, topk=self.topk, topk_thr=self.topk_thr,
             adapt_thr=adapt, empty_class=self.empty_class,
-            classwise=self.classwise or self.plot_dir is not None)
+            classwise=self.needs_classwise)
         self.maybe_plot(scores, targets, metrics, adapt)
+        self.maybe_report(results, scores, targets, metrics, thr, adapt)
         if not self.classwise:
             metrics.pop('AP_classwise', None)
         return metrics
+
+    @property
+    def needs_classwise(self) -> bool:
+        """Per-class AP is computed: asked for, or for the plots / report."""
+        return (self.classwise or self.plot_dir is not None
+                or self.report_dir is not None)
 
     def maybe_plot(self, scores: torch.Tensor, targets: torch.Tensor,
                    metrics: dict,
@@ -198,3 +220,21 @@ class MultiLabelSuite(BaseMetric):
         MMLogger.get_current_instance().info(
             f'{type(self).__name__}: plots written to '
             + ', '.join(files.values()))
+
+    def maybe_report(self, results: List[dict], scores: torch.Tensor,
+                     targets: torch.Tensor, metrics: dict,
+                     thr: Union[float, List[float]],
+                     thresholds: Optional[Sequence[float]] = None) -> None:
+        """Write the HTML report into ``report_dir`` if it is set (only the
+        main process computes metrics, so only it writes)."""
+        if self.report_dir is None:
+            return
+        from ..report import write_report
+        classes = self.classes or [str(i) for i in range(scores.shape[1])]
+        out_file = write_report(
+            self.report_dir, scores, targets, classes, metrics,
+            img_paths=[r.get('img_path') for r in results], thr=thr,
+            thresholds=thresholds, plot_classes=self.plot_classes,
+            **self.report_options)
+        MMLogger.get_current_instance().info(
+            f'{type(self).__name__}: report written to {out_file}')

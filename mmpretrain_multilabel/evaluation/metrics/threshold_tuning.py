@@ -57,7 +57,7 @@ class ThresholdTuningMetric(MultiLabelSuite):
         tuned, metrics = tune_and_evaluate(
             scores, targets, default=default, topk=self.topk,
             topk_thr=self.topk_thr, empty_class=self.empty_class,
-            classwise=self.classwise or self.plot_dir is not None)
+            classwise=self.needs_classwise)
         self.thresholds = tuned.tolist()
         if self.out_file is not None:
             classes = self.classes or [str(i) for i in range(k)]
@@ -68,6 +68,8 @@ class ThresholdTuningMetric(MultiLabelSuite):
                 f'ThresholdTuningMetric: {k} thresholds written to '
                 f'{self.out_file}')
         self.maybe_plot(scores, targets, metrics, np.asarray(self.thresholds))
+        self.maybe_report(results, scores, targets, metrics, default,
+                          self.thresholds)
         if not self.classwise:
             metrics.pop('AP_classwise', None)
         return metrics
