@@ -47,3 +47,23 @@ def test_run_all_writes_one_report(tmp_path, monkeypatch):
     assert failures == 1
     assert '| works | ok |' in report and '| fails | FAILED (2) |' in report
     assert 'python benchmarks/end_to_end.py --help' in report
+
+
+def test_demo_comparison_trains_each_config_under_one_budget(tmp_path, capsys):
+    import demo_comparison
+    from mmengine.config import Config
+    configs = [osp.join(ROOT, 'tests', 'data', name)
+               for name in ('tiny_demo.py', 'tiny_recipe_demo.py')]
+    data = [f'{loader}.dataset.data_root={tmp_path / "data"}'
+            for loader in ('train_dataloader', 'val_dataloader')]
+    runs = demo_comparison.main([*configs, '--epochs', '2', '--seeds', '3', '--parallel', '2',
+                                 '--work-dir', str(tmp_path / 'runs'), '--cfg-options', *data])
+    assert sorted((osp.basename(r['config']), r['epochs']) for r in runs) == [
+        ('tiny_demo.py', 2), ('tiny_recipe_demo.py', 2)]
+    assert all(0 < r['mAP'] <= 100 for r in runs)
+    dumped = Config.fromfile(str(tmp_path / 'runs' / 'tiny_recipe_demo_seed3' /
+                                 'budget_config.py'))
+    assert dumped.train_cfg.max_epochs == 2 and dumped.randomness.seed == 3
+    assert dumped.param_scheduler.total_steps == 2  # OneCycle follows the budget
+    table = capsys.readouterr().out
+    assert '| tiny_demo | 2 |' in table and '| tiny_recipe_demo | 2 |' in table

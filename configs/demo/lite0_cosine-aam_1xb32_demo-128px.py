@@ -1,6 +1,6 @@
 # Demo with the paper's metric-learning loss: L2-normalised (cosine) head and
-# the AAM loss (COCO settings of the paper: s=23, k=0.7, gamma_neg=1), same
-# backbone, data and budget as the stock-head demo.
+# the AAM loss (the paper's COCO settings with the demo's scale s=10: `aam_demo`),
+# same backbone, data and budget as the stock-head demo.
 _base_ = ['./lite0_linear-asl_1xb32_demo-128px.py', '../_base_/models/aam_settings.py']
 
 model = dict(
@@ -9,4 +9,4 @@ model = dict(
         type='MultiLabelCosineClsHead',
         num_classes={{_base_.num_classes}},
         in_channels=1280,
-        loss={{_base_.aam_coco}}))
+        loss={{_base_.aam_demo}}))

@@ -11,4 +11,4 @@ model = dict(
         in_channels=1280,
         normalized=True,
         act_cfg=dict(type='LeakyReLU', negative_slope=0.2),
-        loss={{_base_.aam_coco}}))
+        loss={{_base_.aam_demo}}))

@@ -1,0 +1,38 @@
+# EfficientNetV2-s (MMPretrain, last stage 1280 channels) + Query2Label head
+# (Liu et al. 2021, https://arxiv.org/abs/2107.10834) with ASL: the paper's Q2L
+# peer (Prokofiev & Sovrasov 2022, Tables 2-4 "Q2L EfficientNet-V2-s" rows; COCO's
+# 80 classes here, the final config sets num_classes).
+# Head as the paper's authors built it for this backbone (their FLOPs match it,
+# docs/flops_peer_heads.md): width = FFN = the backbone's 1280 channels, 4 heads,
+# 1 encoder + 2 decoder layers without query self-attention.
+# For AAM: head normalized=True, loss `aam_*` of aam_settings.py (inherited here,
+# `_base_.aam_*` in the final config) and that dataset's LR.
+_base_ = ['./aam_settings.py']
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='EfficientNetV2',
+        arch='s',
+        # ImageNet-21k pre-trained, fine-tuned on ImageNet-1k (needs network;
+        # set init_cfg=None for offline smoke runs)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'efficientnetv2/efficientnetv2-s_in21k-pre-3rdparty_in1k_'
+            '20221220-7a7c8475.pth',
+            prefix='backbone')),
+    neck=None,  # the head reads the last feature map
+    head=dict(
+        type='Query2LabelHead',
+        num_classes=80,
+        in_channels=1280,
+        embed_dims=1280,
+        num_heads=4,
+        ffn_dims=1280,
+        num_encoder_layers=1,
+        num_decoder_layers=2,
+        dropout=0.1,
+        # the paper's ASL setting (Sec. 4.4): gamma- 4, gamma+ 0 (ASL's clip 0.05);
+        # its peak LR 1e-4 is set by the final config
+        loss=dict(type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05)),
+)
