@@ -3,6 +3,7 @@ graph checks, ONNX export, FLOPs, lazy DGL import, config fragments."""
 import copy
 import io
 import os.path as osp
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -145,8 +146,13 @@ def test_deepcopy_for_ema():
     neck = make_neck().eval()
     f = torch.randn(1, S, 2, 2)
     out = neck((f, ))[0]
-    twin = copy.deepcopy(neck)
-    torch.testing.assert_close(twin((f, ))[0], out)
+    assert set(neck._eval_cache) == {'channel_weights', 'dgl_graph'}
+    # copies start with an empty cache (the DGL graph is rebuilt, not copied)
+    for twin in (copy.deepcopy(neck), pickle.loads(pickle.dumps(neck))):
+        assert not twin._eval_cache
+        torch.testing.assert_close(twin((f, ))[0], out)
+    neck.train()
+    assert not neck._eval_cache
 
 
 def test_graph_checks_at_build_time(tmp_path):

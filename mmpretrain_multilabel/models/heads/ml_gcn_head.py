@@ -9,7 +9,12 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ..necks.gat_reweight_neck import GATReweightNeck, _as_graph, import_dgl
+from ..necks.graph_utils import (
+    as_graph_arrays,
+    cached_dgl_graph,
+    import_dgl,
+    register_graph_buffers,
+)
 from ..necks.label_graph import LabelGraph, LabelGraphError
 from ..utils.eval_cache import EvalCacheMixin
 from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
@@ -31,7 +36,7 @@ def load_graph_arrays(graph: GraphSpec, adjacency: str):
     if not isinstance(graph, (str, LabelGraph, dict)):
         raise TypeError('MLGCNHead: graph must be a .npz path, a LabelGraph or a dict, got '
                         f'{type(graph).__name__}')
-    feats, adj_rw, adj_bin, source = _as_graph(graph)
+    feats, adj_rw, adj_bin, source = as_graph_arrays(graph)
     adj = adj_rw if adjacency == 'reweighted' else adj_bin
     if adj is None:
         raise LabelGraphError(f'MLGCNHead: the {source} have no {adjacency} adjacency')
@@ -139,11 +144,7 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.negative_slope = negative_slope
-        src, dst, weight = GATReweightNeck._edges(adj, 'gcn')
-        self.register_buffer('node_features', torch.from_numpy(feats))
-        self.register_buffer('edge_src', torch.from_numpy(src))
-        self.register_buffer('edge_dst', torch.from_numpy(dst))
-        self.register_buffer('edge_weight', torch.from_numpy(weight))
+        register_graph_buffers(self, feats, adj, 'gcn')
         self.layers = nn.ModuleList([
             dgl.nn.GraphConv(feats.shape[1], hidden_channels, norm='none', bias=False),
             dgl.nn.GraphConv(hidden_channels, in_channels, norm='none', bias=False),
@@ -151,22 +152,13 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         for layer in self.layers:  # ML-GCN's GraphConvolution init
             bound = layer.weight.shape[1]**-0.5
             nn.init.uniform_(layer.weight, -bound, bound)
-        self._graph = None
         self._init_scores(normalized=normalized)
 
     # ------------------------------------------------------------ graph ----
-    def _dgl_graph(self):
-        """The DGL graph on the buffers' device (rebuilt after a move)."""
-        if self._graph is None or self._graph.device != self.edge_src.device:
-            self._graph = import_dgl().graph((self.edge_src, self.edge_dst),
-                                             num_nodes=self.num_classes,
-                                             device=self.edge_src.device)
-        return self._graph
-
     def compute_classifiers(self) -> torch.Tensor:
         """Run the two graph layers: classifiers ``[K, C]`` (always
         recomputed; see :meth:`classifiers`)."""
-        g = self._dgl_graph()
+        g = cached_dgl_graph(self)
         h = self.layers[0](g, self.node_features, edge_weight=self.edge_weight)
         h = F.leaky_relu(h, self.negative_slope)
         return self.layers[1](g, h, edge_weight=self.edge_weight)
@@ -175,11 +167,6 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         """``W`` ``[K, C]``: with gradient in train mode, cached in eval mode
         until a parameter or buffer of the head changes."""
         return self.eval_cached('classifiers', self.compute_classifiers)
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state['_graph'] = None  # DGL graphs are rebuilt, not copied
-        return state
 
     # ---------------------------------------------------------- forward ----
     def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:

@@ -16,7 +16,7 @@ counters see it as a constant).
 
 DGL is imported only when the neck is built, never at package import.
 """
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -25,81 +25,19 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ..utils.eval_cache import EvalCacheMixin
+from .graph_utils import (
+    DGL_SUPPORTED_TORCH,  # noqa: F401 (importable from here)
+    as_graph_arrays,
+    cached_dgl_graph,
+    import_dgl,
+    register_graph_buffers,
+)
 from .label_graph import LabelGraph, LabelGraphError
-
-#: The torch versions PyPI's DGL wheels (dgl==2.1.0) ship native libraries for.
-DGL_SUPPORTED_TORCH = 'torch <= 2.2.1'
-
-
-def import_dgl():
-    """Import DGL and ``dgl.nn``, or raise an ImportError that says which
-    torch versions the PyPI DGL wheels support."""
-    try:
-        import dgl
-        import dgl.nn  # noqa: F401 (loads the native graph ops)
-    except Exception as e:  # ImportError, OSError from a missing .so, ...
-        raise ImportError(
-            'GATReweightNeck needs DGL, which failed to load with torch '
-            f'{torch.__version__} ({type(e).__name__}: {e}). DGL 2.1.0 wheels '
-            f'on PyPI ship native libraries for {DGL_SUPPORTED_TORCH} only: '
-            'pip install "dgl==2.1.0" "torch<=2.2.1" "numpy<2" (or '
-            '"mmpretrain-multilabel[graph]"), or install the DGL build that '
-            "matches your torch from DGL's own wheel index.") from e
-    return dgl
-
-
-def _trace_paused():
-    """Context that hides its ops from ``torch.jit`` tracing (ONNX export,
-    FLOP counters): tensors made inside become trace constants."""
-
-    class _Paused:
-
-        def __enter__(self):
-            self.state = torch._C._get_tracing_state()
-            if self.state is not None:
-                torch._C._set_tracing_state(None)
-
-        def __exit__(self, *exc):
-            if self.state is not None:
-                torch._C._set_tracing_state(self.state)
-            return False
-
-    return _Paused()
-
-
-def _as_graph(graph: Union[str, LabelGraph, Dict[str, Any]]
-              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """``(node_features, adj_reweighted or None, adj_binary or None,
-    source)`` from a file, a :class:`LabelGraph`, arrays or a build spec."""
-    if isinstance(graph, str):
-        graph = LabelGraph.load(graph)
-    if isinstance(graph, LabelGraph):
-        return (graph.node_features, graph.adj_reweighted, graph.adj_binary,
-                'label graph')
-    if not isinstance(graph, dict):
-        raise TypeError('GATReweightNeck: graph must be a .npz path, a '
-                        'LabelGraph, dict(node_features=..., adjacency=...) '
-                        f'or dict(dataset=..., word_vectors=...); got '
-                        f'{type(graph).__name__}')
-    if 'dataset' in graph:
-        from .label_graph_builder import load_or_build_graph
-        return _as_graph(load_or_build_graph(**graph))
-    if 'node_features' not in graph or not (
-            {'adjacency', 'adj_reweighted', 'adj_binary'} & set(graph)):
-        raise LabelGraphError(
-            'GATReweightNeck: graph must be a build spec with the training '
-            "dataset (dict(dataset=..., word_vectors='glove-6b-50d', ...)) or "
-            'arrays (node_features and adjacency, or adj_reweighted / '
-            f'adj_binary); got keys {sorted(graph)}')
-    feats = np.asarray(graph['node_features'], dtype=np.float32)
-    adj = graph.get('adjacency', graph.get('adj_reweighted'))
-    return (feats, None if adj is None else np.asarray(adj, np.float32),
-            None if graph.get('adj_binary') is None else np.asarray(
-                graph['adj_binary'], np.float32), 'graph arrays')
 
 
 @MODELS.register_module()
-class GATReweightNeck(BaseModule):
+class GATReweightNeck(EvalCacheMixin, BaseModule):
     """Label-graph attention branch that re-weights backbone channels.
 
     Args:
@@ -137,12 +75,13 @@ class GATReweightNeck(BaseModule):
         init_cfg (dict, optional): MMEngine init config.
 
     Note:
-        In eval mode ``w`` is computed without gradient and cached; the cache
-        is dropped by ``train()``/``eval()``, by loading weights and whenever
-        a graph parameter changes (storage, version counter, device, dtype).
-        Writes through ``param.data`` bypass PyTorch's version counter: call
-        :meth:`clear_cache` after such edits (MMPretrain's EMA swap happens
-        before ``eval()``, which clears it).
+        In eval mode ``w`` is computed without gradient and cached (see
+        :class:`EvalCacheMixin`); the cache is dropped by ``train()``/
+        ``eval()``, ``.to()``, loading weights, copying/pickling and whenever
+        a graph parameter or buffer changes (storage, version counter,
+        device, dtype). Writes through ``param.data`` bypass PyTorch's
+        version counter: call :meth:`clear_eval_cache` after such edits
+        (MMPretrain's EMA swap happens before ``eval()``, which clears it).
     """
 
     def __init__(self,
@@ -183,7 +122,7 @@ class GATReweightNeck(BaseModule):
         self.out_type = out_type
         self.negative_slope = negative_slope
 
-        feats, adj_rw, adj_bin, source = _as_graph(graph)
+        feats, adj_rw, adj_bin, source = as_graph_arrays(graph)
         adj = adj_rw if adjacency == 'reweighted' else adj_bin
         if adj is None:
             raise LabelGraphError(f'GATReweightNeck: {source} have no '
@@ -208,11 +147,7 @@ class GATReweightNeck(BaseModule):
         self.num_classes = k
         self.node_feat_dim = int(feats.shape[1])
 
-        src, dst, weight = self._edges(adj, layer_type)
-        self.register_buffer('node_features', torch.from_numpy(feats))
-        self.register_buffer('edge_src', torch.from_numpy(src))
-        self.register_buffer('edge_dst', torch.from_numpy(dst))
-        self.register_buffer('edge_weight', torch.from_numpy(weight))
+        register_graph_buffers(self, feats, adj, layer_type)
 
         dims = [self.node_feat_dim] + [hidden_channels] * (num_layers - 1) + [
             in_channels]
@@ -232,53 +167,12 @@ class GATReweightNeck(BaseModule):
                     dglnn.GraphConv(dims[i], dims[i + 1], norm='none',
                                     bias=False))
         self.dropout = nn.Dropout(feat_dropout) if layer_type == 'gcn' else None
-        self._graph = None
-        self._graph_key = None
-        self._cache: Optional[torch.Tensor] = None
-        self._cache_key = None
-        self._key_tensors = None
-
-    @staticmethod
-    def _edges(adj: np.ndarray, layer_type: str):
-        """Edges ``src -> dst`` for ``adj[src, dst] > 0`` plus self-loops.
-
-        ML-GCN aggregates ``out_i = sum_j d_i A[j, i] d_j x_j`` with
-        ``d = rowsum(A)^-1/2`` (``gen_adj``); for GCN that normalised value is
-        the edge weight, for GAT the raw adjacency value.
-        """
-        a = np.asarray(adj, np.float64).copy()
-        np.fill_diagonal(a, np.where(np.diag(a) > 0, np.diag(a), 1.0))
-        src, dst = np.nonzero(a)
-        weight = a[src, dst]
-        if layer_type == 'gcn':
-            d = np.power(a.sum(1), -0.5)
-            weight = weight * d[src] * d[dst]
-        return (src.astype(np.int64), dst.astype(np.int64),
-                weight.astype(np.float32))
-
-    def __getstate__(self):
-        # DGL graphs and cached tensors are rebuilt on demand (deepcopy for
-        # EMA, pickling) rather than copied.
-        state = dict(self.__dict__)
-        state.update(_graph=None, _graph_key=None, _cache=None,
-                     _cache_key=None, _key_tensors=None)
-        return state
 
     # ------------------------------------------------------------ graph ----
-    def _dgl_graph(self):
-        key = (self.edge_src.device, self.edge_src.data_ptr(),
-               self.edge_src._version, self.edge_dst._version)
-        if self._graph is None or self._graph_key != key:
-            self._graph = import_dgl().graph((self.edge_src, self.edge_dst),
-                                         num_nodes=self.num_classes,
-                                         device=self.edge_src.device)
-            self._graph_key = key
-        return self._graph
-
     def compute_channel_weights(self) -> torch.Tensor:
         """Run the graph branch: ``w = sigmoid(max_k h[k])``, shape ``[S]``
         (always recomputed; see :meth:`channel_weights`)."""
-        g = self._dgl_graph()
+        g = cached_dgl_graph(self)
         h = self.node_features
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1
@@ -292,50 +186,10 @@ class GATReweightNeck(BaseModule):
                 h = F.leaky_relu(h, self.negative_slope)
         return torch.sigmoid(h.max(dim=0).values)
 
-    def _state_key(self):
-        """Identity of everything ``w`` depends on: storage and version
-        counter of each graph parameter and buffer (in-place updates by
-        optimizers and ``load_state_dict`` bump the version)."""
-        if self._key_tensors is None:
-            self._key_tensors = list(self.layers.parameters()) + [
-                self.node_features, self.edge_src, self.edge_dst,
-                self.edge_weight
-            ]
-        return tuple((t.data_ptr(), t._version) for t in self._key_tensors)
-
     def channel_weights(self) -> torch.Tensor:
         """``w``: recomputed (with gradient) in train mode, cached in eval
         mode until a graph parameter or buffer changes."""
-        if self.training:
-            return self.compute_channel_weights()
-        key = self._state_key()
-        if self._cache is None or self._cache_key != key:
-            with _trace_paused(), torch.inference_mode(False), \
-                    torch.no_grad():
-                self._cache = self.compute_channel_weights().detach()
-            self._cache_key = key
-        return self._cache
-
-    def clear_cache(self) -> None:
-        """Forget the cached eval-mode ``w``."""
-        self._cache = None
-        self._cache_key = None
-        self._key_tensors = None
-
-    def _apply(self, fn, *args, **kwargs):
-        # .to() / .cuda() / .half() may replace tensors
-        self.clear_cache()
-        self._graph = None
-        return super()._apply(fn, *args, **kwargs)
-
-    def train(self, mode: bool = True):
-        self.clear_cache()
-        return super().train(mode)
-
-    def _load_from_state_dict(self, *args, **kwargs):
-        self.clear_cache()
-        self._graph = None
-        return super()._load_from_state_dict(*args, **kwargs)
+        return self.eval_cached('channel_weights', self.compute_channel_weights)
 
     # ---------------------------------------------------------- forward ----
     def forward(self, inputs: Union[torch.Tensor, Sequence[torch.Tensor]]):

@@ -5,7 +5,8 @@ a tensor from their own parameters and buffers only. In train mode it must
 be recomputed with gradient every step; at inference it is a constant, so it
 is computed once and reused until the module's state changes.
 """
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 
 import torch
 
@@ -33,6 +34,14 @@ def state_key(tensors: Iterable[torch.Tensor]) -> Tuple:
     return tuple((t.device, t.dtype, t.data_ptr(), t._version) for t in tensors)
 
 
+def _constant(compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """``compute()`` detached, without gradient and hidden from tracing."""
+    # inference_mode(False): the constant must stay usable outside inference
+    # mode (e.g. a later no_grad evaluation or ONNX export).
+    with trace_paused(), torch.inference_mode(False), torch.no_grad():
+        return compute().detach()
+
+
 class EvalCacheMixin:
     """Cache input-independent tensors of an ``nn.Module`` in eval mode.
 
@@ -51,7 +60,7 @@ class EvalCacheMixin:
         which clears the cache.)
     """
 
-    def _eval_cache_store(self) -> Dict[str, Tuple[Tuple, torch.Tensor]]:
+    def _eval_cache_store(self) -> Dict[str, Tuple[Tuple, Any]]:
         # plain attribute outside nn.Module's registries, created on first use
         return self.__dict__.setdefault('_eval_cache', {})
 
@@ -72,15 +81,29 @@ class EvalCacheMixin:
         """
         if self.training:
             return compute()
-        key = state_key(self.eval_cache_tensors() if tensors is None else tensors)
+        return self.state_cached(name, partial(_constant, compute),
+                                 self.eval_cache_tensors() if tensors is None else tensors)
+
+    def state_cached(self, name: str, build: Callable[[], Any],
+                     tensors: Iterable[torch.Tensor]) -> Any:
+        """``build()``, cached in every mode until ``tensors`` change.
+
+        For objects derived from the module's state that carry no gradient
+        (e.g. a DGL graph built from index buffers). They live in the eval
+        cache, so they are dropped by the same events (train/eval mode,
+        moves/casts, ``load_state_dict``) and never deep-copied or pickled.
+
+        Args:
+            name (str): Cache slot, distinct from the :meth:`eval_cached` ones.
+            build (callable): Builds the object.
+            tensors (Iterable[Tensor]): What the object depends on (see
+                :func:`state_key`).
+        """
+        key = state_key(tensors)
         store = self._eval_cache_store()
         hit = store.get(name)
         if hit is None or hit[0] != key:
-            # inference_mode(False): the constant must stay usable outside
-            # inference mode (e.g. a later no_grad evaluation or ONNX export).
-            with trace_paused(), torch.inference_mode(False), torch.no_grad():
-                value = compute().detach()
-            hit = (key, value)
+            hit = (key, build())
             store[name] = hit
         return hit[1]
 
