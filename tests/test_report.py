@@ -281,3 +281,18 @@ def test_tensorboard_flag_logs_loss_and_map(tmp_path):
     assert [e.step for e in loss] == [1, 2] and all(math.isfinite(e.value) for e in loss)
     (m,) = acc.Scalars('multi-label/mAP')
     assert 0 <= m.value <= 100
+
+
+def test_report_keeps_the_ema_pass_only():
+    """With the recipe's EMAHook (EMA and raw evaluated), the raw pass would
+    overwrite the report; the report describes the checkpoint's state_dict
+    (the EMA weights), which inference and export use."""
+    import test as test_tool
+    config = osp.join(ROOT, 'tests', 'data', 'tiny_recipe_demo.py')
+    args = test_tool.parse_args([config, 'ckpt.pth', '--report', 'out'])
+    cfg = test_tool.merge_args(Config.fromfile(config), args)
+    ema = [h for h in cfg.custom_hooks if h['type'] == 'EMAHook']
+    assert ema and ema[0]['evaluate_on_ema'] and not ema[0]['evaluate_on_origin']
+    plain = test_tool.merge_args(Config.fromfile(config),
+                                 test_tool.parse_args([config, 'ckpt.pth']))
+    assert [h for h in plain.custom_hooks if h['type'] == 'EMAHook'][0]['evaluate_on_origin']

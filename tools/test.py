@@ -119,6 +119,8 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.plots or args.report:
+        evaluate_checkpoint_weights_only(cfg)
     if args.plots:
         enable_plots(cfg, args.plots)
     if args.report:
@@ -140,6 +142,16 @@ def suite_metrics(cfg: Config, flag: str) -> list:
     if not suites:
         raise ValueError(f'{flag} needs a MultiLabelSuite in test_evaluator')
     return suites
+
+
+def evaluate_checkpoint_weights_only(cfg: Config) -> None:
+    """With an ``EMAHook`` that evaluates both models, the test loop runs
+    twice and the raw model's pass would overwrite the plots and report of
+    the EMA pass. Keep the EMA pass only: the EMA weights are the checkpoint's
+    ``state_dict``, which ``tools/infer.py`` and the exporter use."""
+    for hook in cfg.get('custom_hooks', []):
+        if hook.get('type') == 'EMAHook' and hook.get('evaluate_on_ema', True):
+            hook['evaluate_on_origin'] = False
 
 
 def enable_plots(cfg: Config, plot_dir: str) -> None:

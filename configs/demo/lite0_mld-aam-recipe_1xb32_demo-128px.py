@@ -27,9 +27,12 @@ model = dict(
         in_channels=1280,
         normalized=True,
         act_cfg=dict(type='LeakyReLU', negative_slope=0.2),
-        loss={{_base_.aam_demo}}))
+        loss={{_base_.aam_coco}}))
 
-optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=peak_lr, weight_decay=0.01))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=peak_lr, weight_decay=0.01),
+    # the ML-Decoder head at 0.3x the LR, as in lite0_mld-aam_1xb32_demo-128px.py
+    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.3)}))
 param_scheduler = dict(eta_max=peak_lr, total_steps=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)
 

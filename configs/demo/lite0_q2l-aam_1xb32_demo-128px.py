@@ -19,4 +19,4 @@ model = dict(
         num_decoder_layers=2,
         dropout=0.1,
         normalized=True,
-        loss={{_base_.aam_demo}}))
+        loss={{_base_.aam_coco}}))

@@ -1,3 +1,4 @@
 from .hooks import *  # noqa: F401,F403
 from .hooks.training_summary_hook import TrainingSummaryHook  # noqa: F401
 from .optimizers import *  # noqa: F401,F403
+from .schedulers import *  # noqa: F401,F403

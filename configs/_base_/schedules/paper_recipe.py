@@ -25,8 +25,9 @@ optim_wrapper = dict(
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
 )
 
+# ScaledOneCycleLR is MMEngine's OneCycleLR that keeps paramwise_cfg lr_mult ratios
 param_scheduler = dict(
-    type='OneCycleLR',
+    type='ScaledOneCycleLR',
     eta_max=peak_lr,
     pct_start=0.2,
     div_factor=100.,
