@@ -23,12 +23,12 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 sys.path.insert(0, ROOT)
 import mmpretrain_multilabel  # noqa: E402,F401
+from mmpretrain_multilabel.utils.complexity import build_inference_model  # noqa: E402
 
 MAIN_CONFIGS = [
     'configs/effv2s/effv2s_linear-asl_2xb42_coco-448px.py',
@@ -58,10 +58,9 @@ def timed(fn: Callable[[], None], iters: int, device: torch.device) -> float:
 def build(config: str, device: torch.device):
     init_default_scope('mmpretrain')  # optimizer wrappers are registered there
     cfg = Config.fromfile(os.path.join(ROOT, config))
-    cfg.model.backbone.pop('init_cfg', None)  # speed only: no weights needed
-    if cfg.model.get('data_preprocessor') is None:
-        cfg.model.data_preprocessor = cfg.get('data_preprocessor', None)
-    model = MODELS.build(cfg.model).to(device)
+    # speed only: no pretrained weights, and a random label graph of the right size
+    # instead of one built from the training set (which may not be on this machine)
+    model = build_inference_model(cfg, random_graph=True).to(device)
     return cfg, model
 
 

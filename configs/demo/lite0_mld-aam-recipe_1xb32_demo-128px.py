@@ -38,9 +38,11 @@ train_cfg = dict(max_epochs=max_epochs)
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10))
 custom_hooks = [
-    # The paper's EMA decay 0.9997 averages over ~3,000 iterations, more than the
-    # demo's whole run (150); decay 0.99 gives the EMA model a useful horizon.
-    dict(type='EMAHook', momentum=0.01, evaluate_on_ema=True, evaluate_on_origin=True),
+    # The paper's EMA decay 0.9997 averages over ~3,000 iterations, more than the demo's
+    # whole run (150). Momentum 0.05 (~20 iterations) keeps the EMA weights, which the
+    # checkpoint's state_dict holds for test/infer/export, close to the raw model: 75.8 vs
+    # 76.1 val mAP after 3 epochs, where momentum 0.01 left them at 69.8.
+    dict(type='EMAHook', momentum=0.05, evaluate_on_ema=True, evaluate_on_origin=True),
     dict(type='SmoothedEarlyStoppingHook', monitor='multi-label/mAP', patience=5,
          smoothing=0.8, warmup='auto'),
     dict(type='TrainingSummaryHook', key='multi-label/mAP_raw_ema_max'),

@@ -4,6 +4,7 @@ from typing import Dict, Sequence, Tuple
 
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config
 from torch import nn
 
 PARTS = ('backbone', 'neck', 'head')
@@ -74,3 +75,24 @@ def model_complexity(model: nn.Module,
             key = f'model.{part}'
             result[part] = (float(by_module.get(key, 0)), int(params.get(key, 0)))
     return result
+
+
+def build_inference_model(cfg: Config, random_graph: bool = False) -> nn.Module:
+    """Build the model without loading pretrained weights (and, with
+    ``random_graph``, without reading the training set for a label graph)."""
+    from mmpretrain.registry import MODELS
+
+    from mmpretrain_multilabel.models.necks.label_graph import random_label_graph
+    model_cfg = cfg.model.copy()
+    if random_graph:
+        for part in ('neck', 'head'):
+            module = model_cfg.get(part) or {}
+            if 'graph' in module:
+                module['graph'] = random_label_graph(model_cfg.head.num_classes)
+    model_cfg.pop('init_cfg', None)
+    if 'backbone' in model_cfg:
+        model_cfg.backbone = dict(model_cfg.backbone)
+        model_cfg.backbone.pop('init_cfg', None)
+    if model_cfg.get('data_preprocessor') is None:
+        model_cfg.data_preprocessor = cfg.get('data_preprocessor', None)
+    return MODELS.build(model_cfg)

@@ -16,12 +16,10 @@ import os
 import sys
 
 from mmengine.config import Config
-from mmpretrain.registry import MODELS
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 import mmpretrain_multilabel  # noqa: E402,F401
-from mmpretrain_multilabel.models.necks.label_graph import random_label_graph  # noqa: E402
-from mmpretrain_multilabel.utils.complexity import model_complexity  # noqa: E402
+from mmpretrain_multilabel.utils.complexity import build_inference_model, model_complexity  # noqa: E402,E501
 
 
 def parse_args(argv=None):
@@ -39,24 +37,6 @@ def parse_args(argv=None):
         help='give graph necks/heads a random label graph with the right K instead of '
         'building it from the training set (FLOPs do not depend on its values)')
     return parser.parse_args(argv)
-
-
-def build_inference_model(cfg: Config, random_graph: bool = False):
-    """Build the model without loading pretrained weights (and, with
-    ``random_graph``, without reading the training set for a label graph)."""
-    model_cfg = cfg.model.copy()
-    if random_graph:
-        for part in ('neck', 'head'):
-            module = model_cfg.get(part) or {}
-            if 'graph' in module:
-                module['graph'] = random_label_graph(model_cfg.head.num_classes)
-    model_cfg.pop('init_cfg', None)
-    if 'backbone' in model_cfg:
-        model_cfg.backbone = dict(model_cfg.backbone)
-        model_cfg.backbone.pop('init_cfg', None)
-    if model_cfg.get('data_preprocessor') is None:
-        model_cfg.data_preprocessor = cfg.get('data_preprocessor', None)
-    return MODELS.build(model_cfg)
 
 
 def format_table(counts, paper=None) -> str:
