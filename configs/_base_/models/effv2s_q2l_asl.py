@@ -7,20 +7,10 @@
 # 1 encoder + 2 decoder layers without query self-attention.
 # For AAM: head normalized=True, loss `aam_*` of aam_settings.py (inherited here,
 # `_base_.aam_*` in the final config) and that dataset's LR.
-_base_ = ['./aam_settings.py']
+_base_ = ['./aam_settings.py', './effv2s_backbone.py']
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='EfficientNetV2',
-        arch='s',
-        # ImageNet-21k pre-trained, fine-tuned on ImageNet-1k (needs network;
-        # set init_cfg=None for offline smoke runs)
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
-            'efficientnetv2/efficientnetv2-s_in21k-pre-3rdparty_in1k_'
-            '20221220-7a7c8475.pth',
-            prefix='backbone')),
+    backbone={{_base_.effv2s_backbone}},
     neck=None,  # the head reads the last feature map
     head=dict(
         type='Query2LabelHead',

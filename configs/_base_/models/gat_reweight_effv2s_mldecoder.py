@@ -7,17 +7,10 @@
 # gat_reweight_effv2s_cosine.py) or replaces it with a .npz file from
 # tools/build_label_graph.py. The paper's node features are GloVe 300-d;
 # offline, `word_vectors='glove-6b-50d'` gives GloVe 6B 50-d.
+_base_ = ['./effv2s_backbone.py']
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='EfficientNetV2',
-        arch='s',
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
-            'efficientnetv2/efficientnetv2-s_in21k-pre-3rdparty_in1k_'
-            '20221220-7a7c8475.pth',
-            prefix='backbone')),
+    backbone={{_base_.effv2s_backbone}},
     neck=dict(
         type='GATReweightNeck',
         in_channels=1280,
