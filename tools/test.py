@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 import mmpretrain_multilabel  # noqa: E402,F401  registers the components
 from mmpretrain_multilabel.utils import (  # noqa: E402
     init_distributed,
+    parse_with_launcher,
     prepare_dataloaders,
     setup_work_dir,
 )
@@ -75,14 +76,7 @@ def parse_args(argv=None):
         default=48,
         metavar='N',
         help='number of images (the worst ones) in the report (default 48)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    args = parse_with_launcher(parser, argv)
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out')
     return args

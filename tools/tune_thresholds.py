@@ -32,6 +32,7 @@ import mmpretrain_multilabel  # noqa: E402,F401  registers the components
 from mmpretrain_multilabel.utils import (  # noqa: E402
     init_distributed,
     load_thresholds,
+    parse_with_launcher,
     prepare_dataloaders,
     setup_work_dir,
 )
@@ -71,14 +72,7 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='override config settings, key=value (a list: key="[a,b]")')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    args = parse_with_launcher(parser, argv)
     load_thresholds(args.default_thr)  # range check with a clear message
     return args
 

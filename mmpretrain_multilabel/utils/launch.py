@@ -5,7 +5,9 @@ cluster: persistent workers with ``num_workers=0``, and distributed runs on
 CPU-only machines (gloo backend, no ``torch.cuda.set_device``, DDP without
 ``device_ids``).
 """
+import argparse
 import importlib.util
+import os
 import os.path as osp
 from unittest import mock
 
@@ -15,6 +17,18 @@ from mmengine.dist import init_dist, is_distributed
 from mmpretrain.registry import OPTIM_WRAPPERS
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def parse_with_launcher(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Add the stock tools' ``--launcher`` and ``--local-rank`` options to
+    ``parser``, parse ``argv`` and export ``LOCAL_RANK`` (as MMPretrain's
+    tools do, for launchers that pass the rank as an argument)."""
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def setup_work_dir(cfg: Config, config_path: str, work_dir=None) -> None:
