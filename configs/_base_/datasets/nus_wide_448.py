@@ -1,37 +1,24 @@
 # NUS-WIDE, 81 concepts, ASL's / ML-Decoder's split (nus_wid_data.csv:
 # ~119k train / ~50k val), 448 px, the paper's augmentation.
 # For the NUS-WIDE release layout use layout='official' (docs/datasets.md).
-_base_ = ['./pipelines/paper_aug.py']
-
-custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
+_base_ = ['./multilabel_448.py']
 
 dataset_type = 'NusWideMultiLabel'
 data_root = 'data/nus_wide'
 num_classes = 81
 
-data_preprocessor = dict(
-    num_classes=num_classes,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True,
-    to_onehot=True,
-)
+data_preprocessor = dict(num_classes=num_classes)
 
 train_dataloader = dict(
-    batch_size=42,
-    num_workers=8,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         layout='asl_csv',
         split='train',
         pipeline=_base_.train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
 )
 
 val_dataloader = dict(
-    batch_size=42,
-    num_workers=8,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -39,11 +26,5 @@ val_dataloader = dict(
         split='val',
         test_mode=True,
         pipeline=_base_.test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
 )
 test_dataloader = val_dataloader
-
-# mAP (a class without positives counts as AP 0), CP/CR/CF1 and OP/OR/OF1 at
-# 0.5 and at top-3, in one pass; ignored (-1) and VOC-difficult labels excluded.
-val_evaluator = dict(type='MultiLabelSuite')
-test_evaluator = val_evaluator

@@ -5,21 +5,13 @@
 # them into gt_score = -1, which the AAM loss and the metrics skip. With a
 # loss that does not ignore -1 targets (MMPretrain's BCE / ASL), set
 # `ignore_as=0` (difficult as negative).
-_base_ = ['./pipelines/paper_aug.py']
-
-custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
+_base_ = ['./multilabel_448.py']
 
 dataset_type = 'VOC'
 data_root = 'data/VOC2007'
 num_classes = 20
 
-data_preprocessor = dict(
-    num_classes=num_classes,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True,
-    to_onehot=True,
-)
+data_preprocessor = dict(num_classes=num_classes)
 
 _mark = [dict(type='MarkIgnoredLabels', num_classes=num_classes)]
 train_pipeline = _base_.train_pipeline[:-1] + _mark + _base_.train_pipeline[-1:]
@@ -33,31 +25,19 @@ test_pipeline = _base_.test_pipeline[:-1] + _mark + [
 ]
 
 train_dataloader = dict(
-    batch_size=42,
-    num_workers=8,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         split='trainval',
         pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
 )
 
 val_dataloader = dict(
-    batch_size=42,
-    num_workers=8,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         split='test',
         test_mode=True,
         pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
 )
 test_dataloader = val_dataloader
-
-# gt_score carries the -1 of difficult labels: these metrics exclude them
-# mAP (a class without positives counts as AP 0), CP/CR/CF1 and OP/OR/OF1 at
-# 0.5 and at top-3, in one pass; ignored (-1) and VOC-difficult labels excluded.
-val_evaluator = dict(type='MultiLabelSuite')
-test_evaluator = val_evaluator
