@@ -4,7 +4,6 @@
 _base_ = [
     '../_base_/datasets/coco_448.py',
     '../_base_/models/gat_reweight_effv2s_cosine.py',
-    '../_base_/models/aam_settings.py',
     '../_base_/schedules/paper_recipe.py',
 ]
 

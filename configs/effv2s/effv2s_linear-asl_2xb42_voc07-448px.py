@@ -12,7 +12,7 @@ model = dict(
         type='MultiLabelLinearClsHead',
         num_classes=20,
         in_channels=1280,
-        loss=dict(type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05)))
+        loss={{_base_.asl_paper}}))
 optim_wrapper = dict(optimizer=dict(lr=0.0001))
 param_scheduler = dict(eta_max=0.0001)
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)

@@ -11,7 +11,8 @@ model = dict(
         num_classes=81,
         normalized=False,
         act_cfg=dict(_delete_=True, type='ReLU'),
-        loss=dict(_delete_=True, type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05)))
+        loss=dict(loss=dict(_delete_=True, type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0,
+                                 clip=0.05))))
 optim_wrapper = dict(optimizer=dict(lr=0.0001))
 param_scheduler = dict(eta_max=0.0001)
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)

@@ -3,6 +3,7 @@ from .coco import CocoMultiLabel
 from .custom import CheckedMultiLabelDataset, CsvMultiLabelDataset
 from .demo_scenes import DEMO_CLASSES, DemoScenes, render_scene
 from .nus_wide import NUS_WIDE_CATEGORIES, NusWideMultiLabel
+from .splits import kfold_indices
 from .transforms import CheckedLoadImageFromFile, MarkIgnoredLabels, RelativeCutout
 from .validation import CorruptImageError, DatasetFormatError
 from .vg500 import VG500MultiLabel
@@ -12,5 +13,5 @@ __all__ = [
     'CocoMultiLabel', 'CheckedMultiLabelDataset', 'CsvMultiLabelDataset',
     'NUS_WIDE_CATEGORIES', 'NusWideMultiLabel', 'VG500MultiLabel',
     'CheckedLoadImageFromFile', 'MarkIgnoredLabels', 'RelativeCutout',
-    'CorruptImageError', 'DatasetFormatError'
+    'CorruptImageError', 'DatasetFormatError', 'kfold_indices'
 ]

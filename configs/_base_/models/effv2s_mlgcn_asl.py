@@ -32,5 +32,5 @@ model = dict(
         graph=dict(word_vectors='glove-6b-50d', t=0.4, p=0.25),
         # the paper's ASL setting (Sec. 4.4): gamma- 4, gamma+ 0 (ASL's clip 0.05);
         # its peak LR 1e-4 is set by the final config
-        loss=dict(type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05)),
+        loss={{_base_.asl_paper}}),
 )

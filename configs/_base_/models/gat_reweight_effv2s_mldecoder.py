@@ -7,7 +7,7 @@
 # gat_reweight_effv2s_cosine.py) or replaces it with a .npz file from
 # tools/build_label_graph.py. The paper's node features are GloVe 300-d;
 # offline, `word_vectors='glove-6b-50d'` gives GloVe 6B 50-d.
-_base_ = ['./effv2s_backbone.py']
+_base_ = ['./aam_settings.py', './effv2s_backbone.py']
 model = dict(
     type='ImageClassifier',
     backbone={{_base_.effv2s_backbone}},
@@ -26,6 +26,5 @@ model = dict(
         in_channels=1280,
         normalized=True,  # cosine group-FC for the AAM loss
         act_cfg=dict(type='LeakyReLU', negative_slope=0.2),
-        loss=dict(type='AAMLoss', s=17.0, m=0.0, k=0.7, gamma_neg=2.0,
-                  gamma_pos=1.0)),
+        loss={{_base_.aam_voc}}),
 )
