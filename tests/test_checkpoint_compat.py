@@ -10,8 +10,9 @@ from mmengine.optim.scheduler import OneCycleLR
 from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
 
 import mmpretrain_multilabel  # noqa: F401  registers the loader fix
-from mmpretrain_multilabel.engine.checkpoint_compat import (
+from mmpretrain_multilabel.utils.torch_compat import (
     load_mmengine_checkpoint,
+    onnx_export_kwargs,
     weights_only_is_default,
 )
 
@@ -52,3 +53,13 @@ def test_runner_checkpoint_loads_through_mmengine(tmp_path):
     assert load_mmengine_checkpoint(str(path))['meta']['epoch'] == 1
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         load_mmengine_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+def test_onnx_export_kwargs_select_the_torchscript_exporter(tmp_path):
+    onnx = pytest.importorskip('onnx')
+    kwargs = onnx_export_kwargs()
+    assert kwargs in ({}, {'dynamo': False})
+    path = str(tmp_path / 'linear.onnx')
+    torch.onnx.export(torch.nn.Linear(4, 2), torch.zeros(1, 4), path, input_names=['input'],
+                      output_names=['scores'], opset_version=17, **kwargs)
+    assert [n.op_type for n in onnx.load(path).graph.node] == ['Gemm']

@@ -20,6 +20,7 @@ from torch import nn
 import mmpretrain_multilabel  # noqa: F401  registers the components
 from mmpretrain_multilabel.models.necks import GATReweightNeck
 from mmpretrain_multilabel.models.necks.label_graph import LabelGraphError, build_label_graph
+from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 K, N, S = 5, 6, 8
@@ -224,7 +225,7 @@ def test_onnx_export_folds_channel_weights():
     buf = io.BytesIO()
     torch.onnx.export(model, x, buf, input_names=['x'], output_names=['y'],
                       opset_version=13,
-                      dynamic_axes={'x': {0: 'b'}, 'y': {0: 'b'}})
+                      dynamic_axes={'x': {0: 'b'}, 'y': {0: 'b'}}, **onnx_export_kwargs())
     graph = onnx.load_from_string(buf.getvalue()).graph
     ops = [n.op_type for n in graph.node]
     # only the backbone, the pooling and the head: no graph layers

@@ -1,4 +1,5 @@
-"""Load MMEngine 0.10.7 checkpoints on torch >= 2.6.
+"""Current-torch compatibility: MMEngine 0.10.7 checkpoints on torch >= 2.6,
+and the ONNX exporter this project's graphs are built for on torch >= 2.9.
 
 torch 2.6 changed ``torch.load``'s default to ``weights_only=True``
 (https://pytorch.org/docs/stable/notes/serialization.html#weights-only).
@@ -14,7 +15,14 @@ Importing this module re-registers MMEngine's loader for local paths with
 ``weights_only=False`` (the behaviour those checkpoints were written for)
 where torch's default is ``weights_only=True``; on older torch nothing
 changes. Load only checkpoints you trust, as with any pickle.
+
+torch 2.9 made ``torch.onnx.export`` default to the ``torch.export``-based
+exporter (``dynamo=True``, which needs ``onnxscript``);
+:func:`onnx_export_kwargs` keeps the TorchScript exporter, still shipped,
+whose graphs (the GAT branch folded into one constant, standard operators,
+dynamic batch) the deployment code and tests check.
 """
+import inspect
 import os.path as osp
 from typing import Any, Optional
 
@@ -56,6 +64,18 @@ def load_mmengine_checkpoint(filename: str, map_location: Optional[Any] = None) 
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+def onnx_export_kwargs() -> dict:
+    """Extra ``torch.onnx.export`` arguments selecting the TorchScript
+    exporter.
+
+    Returns:
+        dict: ``{'dynamo': False}`` where ``torch.onnx.export`` takes
+        ``dynamo`` (torch >= 2.5), else ``{}`` (only that exporter exists).
+    """
+    params = inspect.signature(torch.onnx.export).parameters
+    return {'dynamo': False} if 'dynamo' in params else {}
 
 
 if weights_only_is_default():
