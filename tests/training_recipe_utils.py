@@ -111,4 +111,4 @@ def train_2proc(config, work_dir, *extra, timeout=240):
 
 
 def load_ckpt(path):
-    return torch.load(path, map_location='cpu')
+    return torch.load(path, map_location='cpu', weights_only=False)  # runner checkpoints

@@ -22,6 +22,7 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from mmpretrain_multilabel.models.heads import cosine_scores
+from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
 from .metadata import data_preprocessor_cfg
 from .runtime import INPUT_NAME, OUTPUT_NAME, import_optional
@@ -123,7 +124,8 @@ def export_onnx(model: nn.Module, path: str, input_size: Tuple[int, int],
     with torch.no_grad():
         torch.onnx.export(scores, (dummy, ), path, opset_version=opset,
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes={INPUT_NAME: {0: 'batch'}, OUTPUT_NAME: {0: 'batch'}})
+                          dynamic_axes={INPUT_NAME: {0: 'batch'}, OUTPUT_NAME: {0: 'batch'}},
+                          **onnx_export_kwargs())
     proto = onnx.load(path)
     # [batch, K]: slicing in heads (ML-Decoder's group FC) hides K from the
     # exporter's shape inference, which would name it instead

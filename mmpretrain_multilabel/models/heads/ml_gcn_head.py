@@ -9,12 +9,8 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ..necks.graph_utils import (
-    as_graph_arrays,
-    cached_dgl_graph,
-    import_dgl,
-    register_graph_buffers,
-)
+from ..necks.graph_layers import GCNLayer, resolve_graph_backend
+from ..necks.graph_utils import as_graph_arrays, cached_graph, register_graph_buffers
 from ..necks.label_graph import LabelGraph, LabelGraphError
 from ..utils.eval_cache import EvalCacheMixin
 from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
@@ -61,13 +57,14 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
     Table 8 of `Prokofiev & Sovrasov 2022
     <https://arxiv.org/abs/2209.06585>`_.
 
-    Two ``dgl.nn.GraphConv`` layers (bias-free, LeakyReLU 0.2 between, none
-    after) map the K node features (word vectors) over ML-GCN's normalised
-    adjacency ``D^-1/2 A^T D^-1/2`` (``D = rowsum(A)``, self-loops added
-    where missing) to classifiers ``W`` ``[K, C]``; the logits are
-    ``v W^T`` with ``v`` the max-pooled feature map (ML-GCN's global max
-    pooling) or a pooled feature from a neck. Layer weights are initialised
-    as ML-GCN's ``GraphConvolution``: uniform in ``+-1/sqrt(out)``.
+    Two graph convolutions (:class:`GCNLayer`, as ``dgl.nn.GraphConv``;
+    bias-free, LeakyReLU 0.2 between, none after) map the K node features
+    (word vectors) over ML-GCN's normalised adjacency ``D^-1/2 A^T D^-1/2``
+    (``D = rowsum(A)``, self-loops added where missing) to classifiers
+    ``W`` ``[K, C]``; the logits are ``v W^T`` with ``v`` the max-pooled
+    feature map (ML-GCN's global max pooling) or a pooled feature from a
+    neck. Layer weights are initialised as ML-GCN's ``GraphConvolution``:
+    uniform in ``+-1/sqrt(out)``.
 
     ``W`` does not depend on the image: in eval mode it is computed once and
     cached (see :class:`EvalCacheMixin`), so inference costs one matrix
@@ -101,6 +98,10 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
             K values or a thresholds JSON file. Defaults to None (0.5 unless
             ``topk`` is set).
         topk (int, optional): Predict the top-k when ``thr`` is None.
+        graph_backend (str): Message passing on ``'dgl'``, ``'pyg'``
+            (PyTorch Geometric) or ``'auto'`` (DGL if it imports, else
+            PyTorch Geometric); same ``state_dict`` and outputs on both.
+            Defaults to ``'auto'``.
         init_cfg (dict, optional): Extra init config. Defaults to None.
     """
 
@@ -116,6 +117,7 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
                  loss: Optional[Dict] = None,
                  thr: Thr = None,
                  topk: Optional[int] = None,
+                 graph_backend: str = 'auto',
                  init_cfg: Optional[dict] = None):
         for name, value in [('num_classes', num_classes), ('in_channels', in_channels),
                             ('hidden_channels', hidden_channels)]:
@@ -129,9 +131,9 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
                          init_cfg=init_cfg)
         try:
-            dgl = import_dgl()
+            self.graph_backend = resolve_graph_backend(graph_backend)
         except ImportError as e:
-            raise ImportError(f'MLGCNHead builds dgl.nn.GraphConv layers. {e}') from e
+            raise ImportError(f'MLGCNHead builds graph convolutions. {e}') from e
 
         feats, adj = load_graph_arrays(graph, adjacency)
         if feats.shape[0] != num_classes:
@@ -146,8 +148,8 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         self.negative_slope = negative_slope
         register_graph_buffers(self, feats, adj, 'gcn')
         self.layers = nn.ModuleList([
-            dgl.nn.GraphConv(feats.shape[1], hidden_channels, norm='none', bias=False),
-            dgl.nn.GraphConv(hidden_channels, in_channels, norm='none', bias=False),
+            GCNLayer(feats.shape[1], hidden_channels),
+            GCNLayer(hidden_channels, in_channels),
         ])
         for layer in self.layers:  # ML-GCN's GraphConvolution init
             bound = layer.weight.shape[1]**-0.5
@@ -158,7 +160,7 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
     def compute_classifiers(self) -> torch.Tensor:
         """Run the two graph layers: classifiers ``[K, C]`` (always
         recomputed; see :meth:`classifiers`)."""
-        g = cached_dgl_graph(self)
+        g = cached_graph(self)
         h = self.layers[0](g, self.node_features, edge_weight=self.edge_weight)
         h = F.leaky_relu(h, self.negative_slope)
         return self.layers[1](g, h, edge_weight=self.edge_weight)

@@ -1,4 +1,5 @@
 from .gat_reweight_neck import GATReweightNeck, import_dgl
+from .graph_layers import GRAPH_BACKENDS, GATLayer, GCNLayer, resolve_graph_backend
 from .label_graph import (
                           LabelGraph,
                           LabelGraphError,
@@ -20,7 +21,8 @@ from .word_vectors import (
 )
 
 __all__ = [
-    'GATReweightNeck', 'import_dgl', 'LabelGraph', 'LabelGraphError',
+    'GATReweightNeck', 'import_dgl', 'GRAPH_BACKENDS', 'GATLayer', 'GCNLayer',
+    'resolve_graph_backend', 'LabelGraph', 'LabelGraphError',
     'binarize_adjacency', 'build_label_graph', 'conditional_probability',
     'cooccurrence_counts', 'labels_to_multihot', 'reweight_adjacency',
     'annotation_labels', 'build_graph', 'dataset_labels', 'load_or_build_graph',

@@ -14,7 +14,9 @@ The branch's input does not depend on the image, so in eval mode ``w`` is
 computed once and cached (no inference overhead; ONNX export and FLOP
 counters see it as a constant).
 
-DGL is imported only when the neck is built, never at package import.
+The graph layers run on DGL or PyTorch Geometric (``graph_backend``, see
+``graph_layers``) with the same parameters and outputs; neither library is
+imported at package import, only when the neck is built.
 """
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -26,13 +28,14 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from ..utils.eval_cache import EvalCacheMixin
-from .graph_utils import (
-    DGL_SUPPORTED_TORCH,  # noqa: F401 (importable from here)
-    as_graph_arrays,
-    cached_dgl_graph,
+from .graph_layers import (  # noqa: F401 (importable from here)
+    DGL_SUPPORTED_TORCH,
+    GATLayer,
+    GCNLayer,
     import_dgl,
-    register_graph_buffers,
+    resolve_graph_backend,
 )
+from .graph_utils import as_graph_arrays, cached_graph, register_graph_buffers
 from .label_graph import LabelGraph, LabelGraphError
 
 
@@ -52,8 +55,9 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
         num_classes (int, optional): If given, must equal the graph's K.
         feature_dim (int, optional): If given, must equal the graph's node
             feature size N (e.g. 300 to insist on the paper's GloVe 300-d).
-        layer_type (str): ``'gat'`` (``dgl.nn.GATConv``) or ``'gcn'``
-            (``dgl.nn.GraphConv`` with ML-GCN's normalised adjacency).
+        layer_type (str): ``'gat'`` (:class:`GATLayer`, as
+            ``dgl.nn.GATConv``) or ``'gcn'`` (:class:`GCNLayer`, as
+            ``dgl.nn.GraphConv``, with ML-GCN's normalised adjacency).
             Defaults to ``'gat'``.
         num_layers (int): Graph layers. Defaults to 2.
         hidden_channels (int): Width of the hidden graph layers (for GAT the
@@ -72,6 +76,10 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
         out_type (str): ``'pooled'``: ``GAP(w*f) + GMP(w*f)`` (linear /
             cosine heads); ``'map'``: ``w*f`` (ML-Decoder). Defaults to
             ``'pooled'``.
+        graph_backend (str): Message passing on ``'dgl'``, ``'pyg'``
+            (PyTorch Geometric) or ``'auto'`` (DGL if it imports, else
+            PyTorch Geometric). Same parameters, ``state_dict`` keys and
+            outputs on both. Defaults to ``'auto'``.
         init_cfg (dict, optional): MMEngine init config.
 
     Note:
@@ -99,6 +107,7 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
                  adjacency: str = 'reweighted',
                  use_edge_weight: bool = False,
                  out_type: str = 'pooled',
+                 graph_backend: str = 'auto',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         _check_choice('layer_type', layer_type, ('gat', 'gcn'))
@@ -115,7 +124,7 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
             raise ValueError(
                 f'GATReweightNeck: hidden_channels ({hidden_channels}) must be '
                 f'divisible by num_heads ({num_heads})')
-        dgl = import_dgl()
+        self.graph_backend = resolve_graph_backend(graph_backend)
         self.in_channels = in_channels
         self.layer_type = layer_type
         self.use_edge_weight = use_edge_weight
@@ -151,28 +160,25 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
 
         dims = [self.node_feat_dim] + [hidden_channels] * (num_layers - 1) + [
             in_channels]
-        dglnn = dgl.nn
         self.layers = nn.ModuleList()
         for i in range(num_layers):
             last = i == num_layers - 1
             if layer_type == 'gat':
                 heads_out = dims[i + 1] if last else dims[i + 1] // num_heads
                 self.layers.append(
-                    dglnn.GATConv(dims[i], heads_out, num_heads,
-                                  feat_drop=feat_dropout,
-                                  attn_drop=attn_dropout,
-                                  negative_slope=negative_slope))
-            else:  # ML-GCN: bias-free GraphConv on its normalised adjacency
-                self.layers.append(
-                    dglnn.GraphConv(dims[i], dims[i + 1], norm='none',
-                                    bias=False))
+                    GATLayer(dims[i], heads_out, num_heads,
+                             feat_dropout=feat_dropout,
+                             attn_dropout=attn_dropout,
+                             negative_slope=negative_slope))
+            else:  # ML-GCN: bias-free graph convolution, normalised adjacency
+                self.layers.append(GCNLayer(dims[i], dims[i + 1]))
         self.dropout = nn.Dropout(feat_dropout) if layer_type == 'gcn' else None
 
     # ------------------------------------------------------------ graph ----
     def compute_channel_weights(self) -> torch.Tensor:
         """Run the graph branch: ``w = sigmoid(max_k h[k])``, shape ``[S]``
         (always recomputed; see :meth:`channel_weights`)."""
-        g = cached_dgl_graph(self)
+        g = cached_graph(self)
         h = self.node_features
         for i, layer in enumerate(self.layers):
             last = i == len(self.layers) - 1

@@ -1,8 +1,10 @@
 """Label-graph helpers shared by the graph branches (``GATReweightNeck``,
 ``MLGCNHead``): reading a graph spec into arrays, turning an adjacency into
-weighted edges, registering them as buffers and building the DGL graph.
+weighted edges, registering them as buffers and building the backend graph
+(DGL or PyTorch Geometric, see ``graph_layers``).
 
-DGL is imported only when a graph branch is built, never at package import.
+Neither graph library is imported at package import, only when a graph
+branch is built.
 """
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -10,36 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .graph_layers import (  # noqa: F401 (importable from here)
+    DGL_SUPPORTED_TORCH,
+    backend_graph,
+    import_dgl,
+)
 from .label_graph import LabelGraph, LabelGraphError
 
-#: The torch versions PyPI's DGL wheels (dgl==2.1.0) ship native libraries for.
-DGL_SUPPORTED_TORCH = 'torch <= 2.2.1'
-
 GraphSpec = Union[str, LabelGraph, Dict[str, Any]]
-
-
-def import_dgl():
-    """Import DGL and ``dgl.nn``.
-
-    Returns:
-        module: The ``dgl`` module, with ``dgl.nn`` loaded.
-
-    Raises:
-        ImportError: DGL failed to load; the message says which torch
-            versions the PyPI DGL wheels support.
-    """
-    try:
-        import dgl
-        import dgl.nn  # noqa: F401 (loads the native graph ops)
-    except Exception as e:  # ImportError, OSError from a missing .so, ...
-        raise ImportError(
-            'GATReweightNeck needs DGL, which failed to load with torch '
-            f'{torch.__version__} ({type(e).__name__}: {e}). DGL 2.1.0 wheels '
-            f'on PyPI ship native libraries for {DGL_SUPPORTED_TORCH} only: '
-            'pip install "dgl==2.1.0" "torch<=2.2.1" "numpy<2" (or '
-            '"mmpretrain-multilabel[graph]"), or install the DGL build that '
-            "matches your torch from DGL's own wheel index.") from e
-    return dgl
 
 
 def as_graph_arrays(
@@ -128,7 +108,7 @@ def register_graph_buffers(module: nn.Module, node_features: np.ndarray,
 
     Registers ``node_features`` (``[K, N]``) and the edges of
     :func:`graph_edges` as ``edge_src``, ``edge_dst`` and ``edge_weight``,
-    the buffers :func:`cached_dgl_graph` reads.
+    the buffers :func:`cached_graph` reads.
 
     Args:
         module (nn.Module): The graph branch.
@@ -142,25 +122,28 @@ def register_graph_buffers(module: nn.Module, node_features: np.ndarray,
         module.register_buffer(name, torch.from_numpy(array))
 
 
-def cached_dgl_graph(module: nn.Module):
-    """The DGL graph of a module's ``edge_src -> edge_dst`` buffers.
+def cached_graph(module: nn.Module):
+    """The backend graph of a module's ``edge_src -> edge_dst`` buffers.
 
-    Built on the buffers' device over ``module.num_classes`` nodes and kept
-    in the module's eval cache (``EvalCacheMixin.state_cached``), so it is
-    reused in train and eval mode, rebuilt on demand after the edge buffers
-    change (device, dtype, storage, version counter) or the cache is dropped
-    (``train()``/``eval()``, ``.to()``, ``load_state_dict``), and never
-    copied by ``copy.deepcopy`` or pickling.
+    Built with :func:`graph_layers.backend_graph` on the module's
+    ``graph_backend`` (``'dgl'`` or ``'pyg'``), on the buffers' device over
+    ``module.num_classes`` nodes, and kept in the module's eval cache
+    (``EvalCacheMixin.state_cached``), so it is reused in train and eval
+    mode, rebuilt on demand after the edge buffers change (device, dtype,
+    storage, version counter) or the cache is dropped (``train()``/
+    ``eval()``, ``.to()``, ``load_state_dict``), and never copied by
+    ``copy.deepcopy`` or pickling.
 
     Args:
         module (nn.Module): An ``EvalCacheMixin`` module with the buffers of
-            :func:`register_graph_buffers` and a ``num_classes`` attribute.
+            :func:`register_graph_buffers` and ``num_classes`` and
+            ``graph_backend`` attributes.
 
     Returns:
-        dgl.DGLGraph: The graph with K nodes and the module's edges.
+        DGLGraph | PyGGraph: The graph with K nodes and the module's edges.
     """
     src, dst = module.edge_src, module.edge_dst
     return module.state_cached(
-        'dgl_graph',
-        lambda: import_dgl().graph((src, dst), num_nodes=module.num_classes,
-                                   device=src.device), (src, dst))
+        f'{module.graph_backend}_graph',
+        lambda: backend_graph(module.graph_backend, src, dst, module.num_classes),
+        (src, dst))
