@@ -37,7 +37,7 @@ DEFAULT_CONFIGS = [
     'lite0_linear-asl_1xb32_demo-128px.py',
     'lite0_cosine-aam_1xb32_demo-128px.py',
     'lite0_mld-aam_1xb32_demo-128px.py',
-    'lite0_mld-aam-recipe-nosam_1xb32_demo-128px.py',
+    'lite0_mld-aam-recipe-sam_1xb32_demo-128px.py',
     'lite0_mld-aam-recipe_1xb32_demo-128px.py',
 ]
 

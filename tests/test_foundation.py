@@ -131,6 +131,7 @@ def test_train_two_iterations_then_test(tmp_path, config, key):
     assert list(plots.glob('*.png'))
     log = sorted(work_dir.glob('*/*.log'))[0].read_text()  # the training run's log
     assert f'Best {key}' in log and 'python tools/test.py' in log
+    assert 'Chance level of the validation set' in log
 
 
 def test_amp_flag_never_drops_a_custom_optim_wrapper():

@@ -399,3 +399,14 @@ def test_tool_prototypes_from_config(tmp_path, demo_root):
     assert (counts > 0).all()
     np.testing.assert_allclose(g.node_features, sums / counts[:, None],
                                rtol=1e-4, atol=1e-5)
+
+
+def test_a_class_without_training_images_gets_no_edge():
+    """Small datasets (a coco128 fold) miss some classes: warn, self-loop only."""
+    m, n = cooccurrence_counts(np.array([[1, 1, 0], [1, 0, 0]], dtype=bool))
+    with pytest.warns(UserWarning, match=r"1 class\(es\) have no training image.*\['c'\]"):
+        cond = conditional_probability(m, n, classes=['a', 'b', 'c'])
+    np.testing.assert_array_equal(cond[2], 0.0)
+    np.testing.assert_allclose(cond[0], [1.0, 0.5, 0.0])
+    adj = reweight_adjacency(binarize_adjacency(cond, t=0.4), p=0.25)
+    assert adj[2, 2] == 1.0 and adj[2, :2].sum() == 0 and adj[:2, 2].sum() == 0

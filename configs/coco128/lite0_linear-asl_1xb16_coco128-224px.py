@@ -1,10 +1,10 @@
-# Stock MMPretrain on real photos: EfficientNet-Lite0 (offline ImageNet weights, blocks 0-4
+# Stock MMPretrain on real photos: EfficientNet-Lite0 (offline ImageNet weights, blocks 0-5
 # frozen) + GAP + MMPretrain's linear head and ASL, AdamW with cosine decay: the best simple
 # optimizer setting of the search in docs/results.md. The baseline of benchmarks/coco128_cv.py.
 _base_ = [
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/datasets/coco128_224.py',
-    '../_base_/models/lite0_demo.py',
+    '../_base_/models/lite0_coco128.py',
 ]
 custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
 

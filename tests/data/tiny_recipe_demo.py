@@ -1,7 +1,7 @@
-# The main demo (full recipe: ML-Decoder + AAM, SAM, OneCycle, EMA, early
+# The main demo with SAM (full recipe: ML-Decoder + AAM, SAM, OneCycle, EMA, early
 # stopping) shrunk for tests: 16 train / 13 val images of 64 px, one epoch of
 # 2 iterations. The tests override data_root.
-_base_ = ['../../configs/demo/lite0_mld-aam-recipe_1xb32_demo-128px.py']
+_base_ = ['../../configs/demo/lite0_mld-aam-recipe-sam_1xb32_demo-128px.py']
 
 train_dataloader = dict(
     batch_size=8, dataset=dict(num_images=16, img_size=64))

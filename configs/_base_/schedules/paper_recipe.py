@@ -15,6 +15,7 @@ _base_ = ['mmpretrain::_base_/default_runtime.py']
 max_epochs = 60
 peak_lr = 0.007  # paper, MS-COCO; replaced by the range test when LREstimationHook is on
 monitor = 'multi-label/mAP'
+ema_gamma = 4  # EMA warm-up (below)
 
 optim_wrapper = dict(
     type='SAMOptimWrapper',
@@ -41,8 +42,9 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
-# the authors' batch size; `--auto-scale-lr` scales the configured peak LR by batch / 84
-auto_scale_lr = dict(base_batch_size=84)
+# No auto_scale_lr: the losses are summed over the batch (BatchSumLoss, aam_settings.py), so
+# the gradient already grows with the batch as the authors' did; scaling the LR too would
+# count the batch twice.
 
 default_hooks = dict(
     checkpoint=dict(
@@ -55,11 +57,19 @@ default_hooks = dict(
 )
 
 custom_hooks = [
-    # val/<metric> is the EMA model, val/<metric>_origin the raw one
-    dict(type='EMAHook', momentum=3e-4, evaluate_on_ema=True, evaluate_on_origin=True),
+    # val/<metric> is the EMA model, val/<metric>_origin the raw one. The paper's decay 0.9997
+    # (momentum 3e-4) averages over ~3,000 iterations; from the start it would keep the EMA
+    # weights (what checkpoints, test, infer and export use) near initialisation in any run
+    # shorter than that. MMEngine's MomentumAnnealingEMA warms it up as timm's ModelEmaV3
+    # does: momentum max(3e-4, gamma / (gamma + step)), an average over the last ~1/gamma
+    # of the run so far, reaching the paper's decay after gamma / 3e-4 iterations.
+    dict(type='EMAHook', ema_type='MomentumAnnealingEMA', momentum=3e-4, gamma=ema_gamma,
+         evaluate_on_ema=True, evaluate_on_origin=True),
     dict(type='SmoothedEarlyStoppingHook', monitor=monitor, patience=5, smoothing=0.8,
          warmup='auto'),
     # authors' range; sets OneCycle's peak when enabled
     dict(type='LREstimationHook', enabled=False, min_lr=4e-3, max_lr=0.03, num_iters=100,
          seed=0),
+    # the best score against the chance level; warns once if the run is not learning
+    dict(type='TrainingSummaryHook', key=monitor + '_raw_ema_max'),
 ]

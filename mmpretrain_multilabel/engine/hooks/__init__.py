@@ -5,8 +5,9 @@ from .lr_estimation_hook import (
     smooth_losses,
     steepest_descent_lr,
 )
+from .training_summary_hook import TrainingSummaryHook
 
 __all__ = [
     'SmoothedEarlyStoppingHook', 'smoothed_best_update', 'LREstimationHook',
-    'exponential_lrs', 'smooth_losses', 'steepest_descent_lr'
+    'exponential_lrs', 'smooth_losses', 'steepest_descent_lr', 'TrainingSummaryHook'
 ]

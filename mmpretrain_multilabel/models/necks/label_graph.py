@@ -23,6 +23,7 @@ import json
 import os
 import os.path as osp
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -91,19 +92,19 @@ def conditional_probability(cooc: np.ndarray, counts: np.ndarray,
                             ) -> np.ndarray:
     """``P[i, j] = P(j | i) = M[i, j] / n_i``.
 
-    Raises:
-        LabelGraphError: If a class has no image (``n_i = 0``): its row would
-            be 0/0. The message names the classes.
+    A class without any training image (``n_i = 0``, common in small or
+    partly annotated datasets) has no evidence of co-occurrence: its row is
+    0, so it gets no edge and keeps only its self-loop in the re-weighted
+    graph. A warning names such classes.
     """
     counts = np.asarray(counts)
     empty = np.flatnonzero(counts == 0)
     if empty.size:
         names = [classes[i] if classes is not None else str(i) for i in empty]
-        raise LabelGraphError(
-            f'{empty.size} class(es) have no training image, so P(j|i) is '
-            f'undefined for them: {names}. Fix the annotations or the class '
-            'list (every class needs at least one positive image).')
-    return np.asarray(cooc, np.float64) / counts[:, None].astype(np.float64)
+        warnings.warn(
+            f'label graph: {empty.size} class(es) have no training image, so they get no '
+            f'co-occurrence edge (P(j|i) = 0): {names}', stacklevel=2)
+    return np.asarray(cooc, np.float64) / np.maximum(counts, 1)[:, None].astype(np.float64)
 
 
 def binarize_adjacency(cond_prob: np.ndarray, t: float = 0.4) -> np.ndarray:
