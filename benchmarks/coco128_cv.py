@@ -41,6 +41,12 @@ ROOT = osp.dirname(HERE)
 CONFIGS = osp.join(ROOT, 'configs', 'coco128')
 ANN = 'annotations/instances_train2017.json'
 NO_SAM = {'optim_wrapper.type': 'OptimWrapper'}
+#: The paper's recipe as first shipped: MMPretrain's per-sample mean of the loss and the
+#: paper's EMA decay from the first iteration (no warm-up).
+AS_FIRST_SHIPPED = {
+    'model.head.loss': {'_delete_': True, 'type': 'AAMLoss', 's': 23.0, 'm': 0.0, 'k': 0.7,
+                        'gamma_neg': 1.0, 'gamma_pos': 0.0},
+    'custom_hooks.0.gamma': 1e-9}  # max(3e-4, gamma / (gamma + t)) = 3e-4 from t = 1
 NO_EMA = {'drop_hooks': ['EMAHook']}
 
 STOCK = 'lite0_linear-asl_1xb16_coco128-224px.py'
@@ -65,6 +71,8 @@ ROWS: Dict[str, tuple] = {
     'ML-Decoder + ASL + recipe': ('lite0_mld-asl-recipe_1xb16_coco128-224px.py', {}),
     'ML-Decoder + ASL + recipe, no SAM/EMA': (
         'lite0_mld-asl-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
+    'ML-Decoder + AAM + recipe as first shipped': (
+        'lite0_mld-aam-recipe_1xb16_coco128-224px.py', AS_FIRST_SHIPPED),
     'ML-Decoder + AAM + recipe': ('lite0_mld-aam-recipe_1xb16_coco128-224px.py', {}),
     'ML-Decoder + AAM + recipe, no SAM/EMA': (
         'lite0_mld-aam-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),

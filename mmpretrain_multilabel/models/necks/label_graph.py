@@ -212,9 +212,6 @@ class LabelGraph:
         for name in ('counts', 'cooccurrence', 'adj_binary', 'adj_reweighted'):
             if (np.asarray(getattr(self, name)) < 0).any():
                 raise LabelGraphError(f'{source}: {name} has negative values')
-        if (np.asarray(self.counts) == 0).any():
-            empty = [c for c, n in zip(self.classes, self.counts) if n == 0]
-            raise LabelGraphError(f'{source}: classes without images: {empty}')
         return self
 
     def adjacency(self, kind: str = 'reweighted') -> np.ndarray:
