@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/coco128_cv.py [--rows ROW ...] [--folds 3] [--epochs 12]
-        [--seeds 0] [--data-root ../shared/data/coco128] [--threads 2]
+        [--seeds 0] [--jobs 2] [--data-root ../shared/data/coco128] [--out runs.jsonl]
+    python benchmarks/coco128_cv.py --table-from runs.jsonl [more.jsonl ...]
 
 Every row trains one shipped config of ``configs/coco128/`` (optionally with
 SAM and EMA switched off) on ``k - 1`` folds of the 126 annotated coco128
@@ -17,6 +18,7 @@ mean and the spread (sample standard deviation) over folds x seeds.
 """
 import argparse
 import copy
+import json
 import logging
 import multiprocessing
 import os
@@ -165,9 +167,11 @@ def run_one(task: dict) -> dict:
 
 def run(rows: Sequence[str], folds: int, epochs: int, seeds: Sequence[int], data_root: str,
         work_dir: str, only_folds: Optional[Sequence[int]] = None,
-        overrides: Optional[dict] = None, jobs: int = 1, log=print) -> List[dict]:
+        overrides: Optional[dict] = None, jobs: int = 1, out: Optional[str] = None,
+        log=print) -> List[dict]:
     """Train every row on every fold and seed (``jobs`` runs at a time, one
-    thread each when ``jobs > 1``); returns one record per run."""
+    thread each when ``jobs > 1``); returns one record per run, also appended
+    to the JSON-lines file ``out`` as it comes."""
     num = len(CocoMultiLabel(ann_file=ANN, data_root=data_root))
     tasks = [dict(row=name, config=ROWS[name][0], overrides={**ROWS[name][1], **(overrides or {})},
                   seed=seed, fold=k, train=train, val=val, epochs=epochs, data_root=data_root,
@@ -185,6 +189,9 @@ def run(rows: Sequence[str], folds: int, epochs: int, seeds: Sequence[int], data
     records = []
     for record in results:
         records.append(record)
+        if out:
+            with open(out, 'a') as f:
+                f.write(json.dumps(record) + '\n')
         log(f"{record['row']} | fold {record['fold']} seed {record['seed']}: "
             f"mAP {record['mAP']:.2f} (raw {record['raw']:.2f}, chance {record['chance']:.2f}) "
             f"in {record['wall_s']:.0f} s")
@@ -227,7 +234,14 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at a time, one thread each (2 on a 2-core machine)')
     parser.add_argument('--work-dir', default=None, help='default: a temporary folder')
+    parser.add_argument('--out', help='also write the runs as JSON lines to this file')
+    parser.add_argument('--table-from', nargs='+', metavar='JSONL',
+                        help='print the table of runs written by --out, without training')
     args = parser.parse_args(argv)
+    if args.table_from:
+        records = [json.loads(line) for path in args.table_from for line in open(path)]
+        print(table(records, [r for r in ROWS if any(x['row'] == r for x in records)]))
+        return records
     if not osp.isdir(args.data_root):
         parser.error(f'coco128 not found at {osp.abspath(args.data_root)} (--data-root)')
     if args.threads:
@@ -237,7 +251,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         records = run(args.rows, args.folds, args.epochs, args.seeds,
                       osp.abspath(args.data_root), args.work_dir or tmp, args.only_folds,
-                      args.cfg_options, args.jobs)
+                      args.cfg_options, args.jobs, args.out)
     print(f'\ncoco128, {args.folds}-fold CV over the annotated photos, 224 px, '
           f'{args.epochs} epochs, seeds {args.seeds}, '
           f'torch {torch.__version__}, {os.cpu_count()} CPU(s), {args.jobs} run(s) at a time; '
