@@ -25,6 +25,7 @@ from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
@@ -164,7 +165,9 @@ class ExactResumeHook(Hook):
 
     A checkpoint saved inside an epoch (iteration-based checkpoints) gets the
     states of that moment. In distributed training the main process's
-    states are saved, and every process restores them.
+    states are saved, and every process restores them (not with
+    ``randomness.diff_rank_seed=True``, where each process has its own: they
+    are then seeded afresh, as MMEngine does).
     """
 
     priority = 'VERY_HIGH'
@@ -199,6 +202,12 @@ class ExactResumeHook(Hook):
             runner.logger.warning(
                 'ExactResumeHook: the checkpoint has no random generator states (saved '
                 'without this hook); training resumes with freshly seeded generators.')
+            return
+        if get_world_size() > 1 and runner._randomness_cfg.get('diff_rank_seed', False):
+            runner.logger.warning(
+                'ExactResumeHook: diff_rank_seed=True gives each process its own generators '
+                'but the checkpoint holds the main process\'s only; training resumes with '
+                'freshly seeded generators.')
             return
         self._states = states
 
