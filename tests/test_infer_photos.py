@@ -131,12 +131,12 @@ def test_infer_exit_status_says_whether_images_failed(tmp_path, photos, demo):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get('PYTHONPATH', '')]))
     common = ['--out-dir', str(tmp_path / 'out'), '--no-progress']
     res = subprocess.run([sys.executable, tool, DEMO, demo['onnx'], str(folder), *common],
-                         capture_output=True, text=True, env=env, timeout=300)
+                         capture_output=True, text=True, env=env, timeout=900)
     assert res.returncode == 1, res.stderr[-2000:]
     assert f'2 of {2 + len(bad)} images predicted' in res.stdout
     assert all(f'skipped {b}' in res.stderr for b in bad)
     res = subprocess.run([sys.executable, tool, DEMO, demo['onnx'], *photos[:2], *common],
-                         capture_output=True, text=True, env=env, timeout=300)
+                         capture_output=True, text=True, env=env, timeout=900)
     assert res.returncode == 0, res.stderr[-2000:]
 
 

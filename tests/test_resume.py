@@ -93,7 +93,7 @@ def test_sigkilled_run_resumes_bit_identical(tmp_path):
     env = dict(os.environ, KILL_AT_ITER=str(KILL_AT_ITER))
     killed = subprocess.run([sys.executable, '-c', KILLER, str(kill_cfg), '--work-dir',
                              str(tmp_path / 'resumed')],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert killed.returncode == -9, killed.stderr[-3000:]  # SIGKILL
     assert (tmp_path / 'resumed' / 'epoch_1.pth').exists()
     assert not (tmp_path / 'resumed' / 'epoch_2.pth').exists()
