@@ -7,7 +7,9 @@ ONNX model in onnxruntime and the OpenVINO IR in OpenVINO. Scores are
 checked to agree first. Runs are interleaved (one run of each in turn, after
 warm-up) and the median of each is reported with the ratios eager / ORT and
 eager / OV (above 1: the exported model is faster). All three use the same
-number of threads.
+number of threads. OpenVINO compiles in fp32 unless ``--precision`` asks for
+bf16 or fp16 (a CPU without them runs fp32: the precision the compiled model
+reports is printed).
 
 Models: the demo ML-Decoder model (EfficientNet-Lite0 + ML-Decoder + AAM) at
 128 px; with ``--full`` also the paper's EfficientNetV2-s + ML-Decoder at
@@ -16,7 +18,7 @@ Models: the demo ML-Decoder model (EfficientNet-Lite0 + ML-Decoder + AAM) at
 Usage::
 
     python benchmarks/export_latency.py [--full] [--batch-sizes 1 8]
-        [--repeats 20] [--threads N] [--size 128]
+        [--repeats 20] [--threads N] [--size 128] [--precision fp32|bf16|fp16]
 """
 import argparse
 import os.path as osp
@@ -34,6 +36,8 @@ ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 sys.path.insert(0, ROOT)
 import mmpretrain_multilabel  # noqa: E402,F401  registers the components
 from mmpretrain_multilabel.deployment import (  # noqa: E402
+    DEFAULT_PRECISION,
+    PRECISIONS,
     ScoresModel,
     encode_metadata,
     export_onnx,
@@ -54,8 +58,10 @@ def build(config: str) -> tuple:
     return MODELS.build(cfg.model).eval(), cfg
 
 
-def export(model, cfg, size: int, workdir: str, threads: int) -> dict:
-    """Eager, ONNX Runtime and OpenVINO callables on numpy batches."""
+def export(model, cfg, size: int, workdir: str, threads: int,
+           precision: str = DEFAULT_PRECISION) -> dict:
+    """Eager, ONNX Runtime and OpenVINO (in ``precision``) callables on
+    numpy batches."""
     k = model.head.num_classes
     metadata = encode_metadata([f'class_{i}' for i in range(k)], 0.5, (size, size),
                                preprocessing_metadata(cfg))
@@ -68,7 +74,7 @@ def export(model, cfg, size: int, workdir: str, threads: int) -> dict:
             return eager(torch.from_numpy(x)).numpy()
 
     return {'eager': run_eager, 'ort': load_exported(onnx_path, num_threads=threads),
-            'ov': load_exported(xml_path, num_threads=threads)}
+            'ov': load_exported(xml_path, num_threads=threads, precision=precision)}
 
 
 def interleaved_medians(runners: dict, x: np.ndarray, repeats: int, warmup: int = 2) -> dict:
@@ -94,6 +100,8 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=20)
     parser.add_argument('--threads', type=int, default=None,
                         help="threads of every runtime; default: torch's default")
+    parser.add_argument('--precision', choices=list(PRECISIONS), default=DEFAULT_PRECISION,
+                        help='OpenVINO inference precision (default fp32)')
     args = parser.parse_args(argv)
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -108,7 +116,8 @@ def main(argv=None):
         torch.manual_seed(0)
         model, cfg = build(config)
         with tempfile.TemporaryDirectory() as workdir:
-            runners = export(model, cfg, size, workdir, threads)
+            runners = export(model, cfg, size, workdir, threads, args.precision)
+            ov_precision = runners['ov'].precision
             for batch in args.batch_sizes:
                 x = np.random.RandomState(0).randn(batch, 3, size, size).astype(np.float32)
                 want = runners['eager'](x)
@@ -116,6 +125,8 @@ def main(argv=None):
                 med = interleaved_medians(runners, x, args.repeats)
                 rows.append((title, size, batch, med, diff))
 
+    print(f'OpenVINO inference precision: {args.precision} requested, {ov_precision} '
+          'compiled\n')
     print('| model | px | batch | eager | ORT | OV | eager / ORT | eager / OV '
           '| max abs diff ORT, OV |')
     print('|' + '---|' * 9)

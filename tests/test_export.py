@@ -64,7 +64,9 @@ def write_config(root, name: str) -> str:
     """A demo config at 64 px (GAT: the saved random label graph)."""
     path = root / f'{osp.splitext(name)[0]}_64.py'
     text = (f'_base_ = [{osp.join(DEMO, name)!r}]\n'
-            f'test_dataloader = dict(dataset=dict(img_size={SIZE}))\n')
+            f'test_dataloader = dict(dataset=dict(img_size={SIZE}, pipeline=['
+            f"dict(type='LoadImageFromFile'), dict(type='Resize', scale=({SIZE}, {SIZE})), "
+            f"dict(type='PackInputs')]))\n")
     if name == GAT:
         text += f'model = dict(neck=dict(graph={str(root / "graph.npz")!r}))\n'
     path.write_text(text)

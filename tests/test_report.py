@@ -3,6 +3,7 @@ self-containment, rendering in headless Chromium; and the TensorBoard switch
 (``tools/train.py --tensorboard``, ``configs/_base_/default_runtime_tensorboard.py``)."""
 import json
 import math
+import os
 import os.path as osp
 import re
 import shutil
@@ -296,3 +297,36 @@ def test_report_keeps_the_ema_pass_only():
     plain = test_tool.merge_args(Config.fromfile(config),
                                  test_tool.parse_args([config, 'ckpt.pth']))
     assert [h for h in plain.custom_hooks if h['type'] == 'EMAHook'][0]['evaluate_on_origin']
+
+
+def test_report_cards_skip_unreadable_images(tmp_path, coco128_root):
+    """A real photo gets a thumbnail; a corrupt, an empty, a non-image and a
+    missing file are named in a warning, get a placeholder card and are
+    listed under the grid; strict=True stops at the first one."""
+    from mmpretrain_multilabel.evaluation.report import write_report
+    photo = sorted(osp.join(coco128_root, 'train2017', f)
+                   for f in os.listdir(osp.join(coco128_root, "train2017")))[0]
+    corrupt = tmp_path / 'corrupt.jpg'
+    corrupt.write_bytes(open(photo, 'rb').read()[:200])  # a JPEG header, then nothing
+    empty = tmp_path / 'empty.png'
+    empty.write_bytes(b'')
+    text = tmp_path / 'notes.jpg'
+    text.write_text('not an image')
+    paths = [photo, str(corrupt), str(empty), str(text), str(tmp_path / 'missing.jpg')]
+    rng = np.random.RandomState(0)
+    scores = rng.rand(len(paths), 3)
+    targets = (rng.rand(len(paths), 3) > 0.5).astype(int)
+    with pytest.warns(UserWarning) as record:
+        out = write_report(str(tmp_path / 'report'), scores, targets, ['a', 'b', 'c'], {},
+                           img_paths=paths)
+    warned = ' '.join(str(w.message) for w in record)
+    bad = paths[1:]
+    assert all(p in warned for p in bad)
+    page = open(out).read()
+    assert page.count('<img src="data:image/jpeg') == 1  # the photo's thumbnail only
+    assert page.count('class="missing"') == len(bad)
+    assert f'{len(bad)} image file(s) could not be read' in page
+    assert all(p in page for p in bad)
+    with pytest.raises(ValueError, match='cannot read image .*(corrupt|empty|notes|missing)'):
+        write_report(str(tmp_path / 'strict'), scores, targets, ['a', 'b', 'c'], {},
+                     img_paths=paths, strict=True)

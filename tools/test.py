@@ -76,6 +76,11 @@ def parse_args(argv=None):
         default=48,
         metavar='N',
         help='number of images (the worst ones) in the report (default 48)')
+    parser.add_argument(
+        '--strict',
+        action='store_true',
+        help='--report: stop at the first image the report cannot read (default: a warning '
+        'naming it, a placeholder card and the list of unreadable files in the report)')
     args = parse_with_launcher(parser, argv)
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out')
@@ -118,7 +123,7 @@ def merge_args(cfg: Config, args) -> Config:
     if args.plots:
         enable_plots(cfg, args.plots)
     if args.report:
-        enable_report(cfg, args.report, max_images=args.report_images,
+        enable_report(cfg, args.report, max_images=args.report_images, strict=args.strict,
                       title=f'{osp.basename(args.config)} | '
                       f'{osp.basename(args.checkpoint)}')
     prepare_dataloaders(cfg, pin_memory=not args.no_pin_memory)

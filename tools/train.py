@@ -3,7 +3,10 @@
 Same flags and behaviour as the stock tool, plus: it works with
 ``num_workers=0``, distributed runs work on CPU-only machines (gloo), and
 ``--amp`` never silently replaces a custom optimizer wrapper (such as SAM),
-and ``--tensorboard`` adds TensorBoard logging.
+``--tensorboard`` adds TensorBoard logging, and ``--resume`` is exact:
+``ExactResumeHook`` saves the random generator states in the checkpoints,
+restores them on resume and refuses a truncated checkpoint or one of another
+config with an error naming the file.
 """
 import argparse
 import os
@@ -17,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 import mmpretrain_multilabel  # noqa: E402,F401  registers the components
 from mmpretrain_multilabel.utils import (  # noqa: E402
     enable_amp,
+    enable_exact_resume,
     enable_tensorboard,
     init_distributed,
     parse_with_launcher,
@@ -92,6 +96,7 @@ def merge_args(cfg: Config, args) -> Config:
         enable_tensorboard(cfg)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    enable_exact_resume(cfg)
     prepare_dataloaders(
         cfg,
         pin_memory=not args.no_pin_memory,

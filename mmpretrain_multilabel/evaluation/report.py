@@ -14,6 +14,7 @@ import io
 import os
 import os.path as osp
 import re
+import warnings
 from typing import BinaryIO, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -85,6 +86,30 @@ def plot_data_uri(plot: Callable[[BinaryIO], object]) -> str:
     return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode('ascii')
 
 
+def load_thumbnail(path: str, size: int = 160) -> Tuple[Optional[str], Optional[str]]:
+    """A JPEG thumbnail of an image file as a data URI, or why there is none.
+
+    Args:
+        path: Image file.
+        size: Longest side of the thumbnail in pixels (never enlarged).
+
+    Returns:
+        ``(uri, None)`` with ``data:image/jpeg;base64,...``, or
+        ``(None, error)`` when the file is missing, unreadable, empty or does
+        not decode (``error``: the exception's type and message).
+    """
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            img = img.convert('RGB')
+            img.thumbnail((size, size))
+            buf = io.BytesIO()
+            img.save(buf, format='JPEG', quality=85)
+    except Exception as e:  # OSError, UnidentifiedImageError, decompression errors, ...
+        return None, f'{type(e).__name__}: {e}'
+    return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode('ascii'), None
+
+
 def thumbnail_data_uri(path: Optional[str], size: int = 160) -> Optional[str]:
     """A JPEG thumbnail of an image file as a data URI.
 
@@ -94,20 +119,9 @@ def thumbnail_data_uri(path: Optional[str], size: int = 160) -> Optional[str]:
 
     Returns:
         str | None: ``data:image/jpeg;base64,...``, or None when the file is
-        missing or unreadable.
+        missing or unreadable (see :func:`load_thumbnail` for the reason).
     """
-    if not path:
-        return None
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as img:
-            img = img.convert('RGB')
-            img.thumbnail((size, size))
-            buf = io.BytesIO()
-            img.save(buf, format='JPEG', quality=85)
-    except (OSError, UnidentifiedImageError):
-        return None
-    return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode('ascii')
+    return load_thumbnail(path, size)[0] if path else None
 
 
 def per_image_errors(scores: ArrayLike, targets: ArrayLike,
@@ -190,7 +204,7 @@ def _chips(items: Sequence[Tuple[str, float, str]]) -> str:
 
 def image_card(rank: int, path: Optional[str], scores: np.ndarray, target: np.ndarray,
                pred: np.ndarray, f1: float, classes: Sequence[str],
-               thumb_size: int = 160) -> str:
+               thumb_size: int = 160, uri: Optional[str] = None) -> str:
     """HTML of one image in the grid: thumbnail, predicted and true labels.
 
     Args:
@@ -202,8 +216,11 @@ def image_card(rank: int, path: Optional[str], scores: np.ndarray, target: np.nd
         f1: The image's F1.
         classes: Class names.
         thumb_size: Longest side of the thumbnail.
+        uri: The thumbnail's data URI if already made; default: made from
+            ``path`` (a placeholder if it cannot be).
     """
-    uri = thumbnail_data_uri(path, thumb_size)
+    if uri is None:
+        uri = thumbnail_data_uri(path, thumb_size)
     img = (f'<img src="{uri}" alt="image {rank}">' if uri else
            '<div class="missing">no image</div>')
     order = np.argsort(-scores, kind='stable')
@@ -273,7 +290,8 @@ def write_report(out_dir: str,
                  plot_classes: Optional[Sequence[Union[str, int]]] = None,
                  title: str = 'Evaluation report',
                  max_images: int = 48,
-                 thumb_size: int = 160) -> str:
+                 thumb_size: int = 160,
+                 strict: bool = False) -> str:
     """Write ``out_dir/index.html`` (:data:`REPORT_FILE`).
 
     Args:
@@ -293,9 +311,15 @@ def write_report(out_dir: str,
         title: Page heading (e.g. config and checkpoint).
         max_images: Number of images in the grid (the worst ones).
         thumb_size: Longest side of the thumbnails in pixels.
+        strict: Raise at the first image of the grid that cannot be read,
+            instead of a warning naming it, a placeholder card and a list of
+            the unreadable files under the grid.
 
     Returns:
         str: The written file.
+
+    Raises:
+        ValueError: With ``strict``, an image of the grid cannot be read.
     """
     scores_t, pos, valid = prepare(scores, targets)
     n, k = scores_t.shape
@@ -319,9 +343,18 @@ def write_report(out_dir: str,
     pred, f1, errors = per_image_errors(scores_t, target, thr)
     shown = worst_first(f1, errors)[:max(0, max_images)]
     s = scores_t.numpy()
-    cards = [image_card(rank, None if img_paths is None else img_paths[i], s[i], target[i],
-                        pred[i], f1[i], classes, thumb_size)
-             for rank, i in enumerate(shown, 1)]
+    cards, unreadable = [], []
+    for rank, i in enumerate(shown, 1):
+        path = None if img_paths is None else img_paths[i]
+        uri, error = load_thumbnail(path, thumb_size) if path else (None, None)
+        if error is not None:
+            if strict:
+                raise ValueError(f'report: cannot read image {path}: {error}')
+            warnings.warn(f'report: no thumbnail for {path} ({error}); its card shows a '
+                          'placeholder', stacklevel=2)
+            unreadable.append((path, error))
+        cards.append(image_card(rank, path, s[i], target[i], pred[i], f1[i], classes,
+                                thumb_size, uri=uri))
     thr_name = (f'{float(thr):g}' if np.ndim(thr) == 0 else 'per class')
     columns, rows = metric_table(metrics, thr_name)
     summary = (f'{n} images, {k} classes; predicted labels: score &ge; threshold '
@@ -330,6 +363,10 @@ def write_report(out_dir: str,
                  '<span class="chip tp">correct</span> <span class="chip fp">false '
                  'positive</span> <span class="chip fn">missed</span> '
                  '<span class="chip ign">ignored label</span>, with the score.')
+    if unreadable:
+        grid_note += (f' {len(unreadable)} image file(s) could not be read and show a '
+                      'placeholder: ' + '; '.join(f'{html.escape(str(p))} '
+                                                  f'({html.escape(e)})' for p, e in unreadable))
     page = render_report(title, summary, columns, rows, figures, cards, grid_note)
     os.makedirs(out_dir, exist_ok=True)
     out_file = osp.join(out_dir, REPORT_FILE)

@@ -1,5 +1,6 @@
 from .launch import (
                      enable_amp,
+                     enable_exact_resume,
                      enable_tensorboard,
                      init_distributed,
                      parse_with_launcher,
@@ -9,6 +10,7 @@ from .launch import (
 from .thresholds import load_thresholds, save_thresholds
 
 __all__ = [
-    'enable_amp', 'enable_tensorboard', 'init_distributed', 'parse_with_launcher',
+    'enable_amp', 'enable_exact_resume', 'enable_tensorboard', 'init_distributed',
+    'parse_with_launcher',
     'prepare_dataloaders', 'setup_work_dir', 'load_thresholds', 'save_thresholds'
 ]

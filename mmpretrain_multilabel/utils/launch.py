@@ -107,6 +107,15 @@ def enable_tensorboard(cfg: Config) -> None:
         backends.append(dict(type='TensorboardVisBackend'))
 
 
+def enable_exact_resume(cfg: Config) -> None:
+    """Add ``ExactResumeHook`` to ``custom_hooks`` (once): random generator
+    states saved in the checkpoints and restored on resume, and the resumed
+    checkpoint checked before it is loaded."""
+    hooks = cfg.setdefault('custom_hooks', [])
+    if not any(str(h.get('type', '')).split('.')[-1] == 'ExactResumeHook' for h in hooks):
+        hooks.append(dict(type='ExactResumeHook'))
+
+
 def init_distributed(cfg: Config) -> None:
     """Initialise ``torch.distributed`` on CPU-only machines.
 

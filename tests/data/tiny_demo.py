@@ -5,8 +5,10 @@ _base_ = ['../../configs/demo/lite0_linear-asl_1xb32_demo-128px.py']
 
 train_dataloader = dict(
     batch_size=8, dataset=dict(num_images=16, img_size=64))
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(64, 64)),
+                 dict(type='PackInputs')]  # the training size, as in the demo
 val_dataloader = dict(
-    batch_size=4, dataset=dict(num_images=13, img_size=64))
+    batch_size=4, dataset=dict(num_images=13, img_size=64, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1)
 default_hooks = dict(logger=dict(interval=1))

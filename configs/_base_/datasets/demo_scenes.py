@@ -18,6 +18,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(128, 128)),  # the training size: real photos of any size work
     dict(type='PackInputs'),
 ]
 

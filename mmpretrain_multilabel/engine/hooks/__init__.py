@@ -1,4 +1,12 @@
 from .early_stopping_hook import SmoothedEarlyStoppingHook, smoothed_best_update
+from .exact_resume_hook import (
+    CheckpointMismatchError,
+    ExactResumeHook,
+    check_resume_checkpoint,
+    get_rng_states,
+    set_rng_states,
+    state_dict_mismatches,
+)
 from .lr_estimation_hook import (
     LREstimationHook,
     exponential_lrs,
@@ -9,5 +17,7 @@ from .training_summary_hook import TrainingSummaryHook
 
 __all__ = [
     'SmoothedEarlyStoppingHook', 'smoothed_best_update', 'LREstimationHook',
-    'exponential_lrs', 'smooth_losses', 'steepest_descent_lr', 'TrainingSummaryHook'
+    'exponential_lrs', 'smooth_losses', 'steepest_descent_lr', 'CheckpointMismatchError',
+    'ExactResumeHook', 'check_resume_checkpoint', 'get_rng_states', 'set_rng_states',
+    'state_dict_mismatches', 'TrainingSummaryHook'
 ]
