@@ -1,9 +1,12 @@
-# GAP + cosine classifier + AAM (the paper's "AM loss" baseline,
-# configs/_base_/models/effv2s_cosine_aam.py)
-# on real photos with the paper's recipe (SAM over SGD, no bias decay, OneCycle, EMA, early
-# stopping): only the backbone (EfficientNet-Lite0, offline ImageNet weights), the size (224 px,
-# batch 16) and the data (coco128) differ from the paper's row. benchmarks/coco128_cv.py
-# cross-validates it; configs/coco128/README.md has the figures.
+# The project's recommended recipe on real photos: GAP + cosine classifier + AAM (the paper's
+# "AM loss" row, configs/_base_/models/effv2s_cosine_aam.py) with the paper's recipe (summed
+# loss, SAM over SGD, no bias decay, OneCycle, EMA, early stopping). The backbone
+# (EfficientNet-Lite0, offline ImageNet weights), the size (224 px, batch 16) and the data
+# (coco128) differ from the paper's row, and three settings the paper leaves open, adapted to
+# 84 photos and 72 iterations and measured (configs/coco128/README.md): s = 10 (paper: 23 for
+# COCO's 117k images), the LR 0.02 (the paper tunes it per dataset; COCO 0.007), and the
+# pretrained backbone at 10x the LR of the head (the cosine head divides the gradient that
+# reaches the backbone by the feature norm). benchmarks/coco128_cv.py cross-validates it.
 _base_ = [
     '../_base_/datasets/coco128_224.py',
     '../_base_/models/lite0_coco128.py',
@@ -13,7 +16,7 @@ _base_ = [
 custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
 
 max_epochs = 12
-lr = 0.007  # the paper's
+lr = 0.02
 
 model = dict(
     type='ImageClassifier',
@@ -23,8 +26,10 @@ model = dict(
         type='MultiLabelCosineClsHead',
         num_classes=80,
         in_channels=1280,
-        loss={{_base_.aam_coco}}),
+        loss={{_base_.aam_coco_s10}}),
 )
-optim_wrapper = dict(optimizer=dict(lr=lr))
+optim_wrapper = dict(
+    optimizer=dict(lr=lr),
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=10.0)}))
 param_scheduler = dict(eta_max=lr, total_steps=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)

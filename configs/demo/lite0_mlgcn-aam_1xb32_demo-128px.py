@@ -19,4 +19,4 @@ model = dict(
         graph=dict(dataset=_base_.train_dataloader.dataset, word_vectors='glove-6b-50d',
                    t=0.4, p=0.25),
         normalized=True,
-        loss={{_base_.aam_demo}}))
+        loss={{_base_.aam_coco_s10}}))
