@@ -34,11 +34,16 @@ def plan(full: bool, gpu: bool, amp: bool) -> List[Tuple[str, List[str]]]:
          ['gat_overhead.py', *device] + ([] if big else ['--iters', '20', '--no-flops'])),
         ('Peer heads (Q2L, ML-GCN, ML-Decoder) vs linear',
          ['peer_heads.py', *device] + ([] if big else ['--repeats', '3'])),
-        ('SAM overhead per training step',
-         ['sam_overhead.py', *device] + ([] if big else ['--rounds', '3'])),
+        ('SAM overhead per training step (ResNet-18, batch 16, 128 px)',
+         ['sam_overhead.py', *device, '--backbone', 'resnet18']
+         + ([] if big else ['--rounds', '8', '--threads', '1'])),
+        ('SAM overhead per training step (demo model, EfficientNet-Lite0)',
+         ['sam_overhead.py', *device] + ([] if big else ['--rounds', '8', '--threads', '1'])),
+        ('Training pipeline overhead (tools/train.py iteration vs bare step), demo models',
+         ['pipeline_overhead.py'] + ([] if big else ['--iters', '20'])),
         ('COCO-2017-sized annotation loading', ['dataset_loading.py']),
         ('Metric suite and threshold tuning vs MMPretrain',
-         ['metrics.py'] + ([] if big else ['--repeats', '1'])),
+         ['metrics.py'] + ([] if big else ['--rounds', '3', '--train', '0'])),
         ('Exported models (ONNX Runtime, OpenVINO) vs eager on the CPU',
          ['export_latency.py'] + (['--full'] if full else [])
          + ([] if big else ['--repeats', '5'])),
@@ -49,8 +54,11 @@ def plan(full: bool, gpu: bool, amp: bool) -> List[Tuple[str, List[str]]]:
 
 def run_one(args: List[str]) -> Tuple[int, str, float]:
     start = time.perf_counter()
+    # this checkout's package first, whatever copy is installed
+    path = os.pathsep.join(filter(None, [ROOT, os.environ.get('PYTHONPATH')]))
     proc = subprocess.run([sys.executable, os.path.join(HERE, args[0]), *args[1:]],
-                          cwd=ROOT, capture_output=True, text=True)
+                          cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=path))
     output = proc.stdout.strip()
     if proc.returncode:
         output += '\n' + proc.stderr.strip()[-2000:]

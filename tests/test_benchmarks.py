@@ -67,3 +67,23 @@ def test_demo_comparison_trains_each_config_under_one_budget(tmp_path, capsys):
     assert dumped.param_scheduler.total_steps == 2  # OneCycle follows the budget
     table = capsys.readouterr().out
     assert '| tiny_demo | 2 |' in table and '| tiny_recipe_demo | 2 |' in table
+
+
+def test_gpu_check_dry_run_on_the_cpu(tmp_path):
+    """benchmarks/gpu_check.sh --dry-run: every row at tiny sizes, a table out."""
+    import os
+    import subprocess
+    env = dict(os.environ, OUT=str(tmp_path))
+    proc = subprocess.run(['bash', osp.join(ROOT, 'benchmarks', 'gpu_check.sh'), '--dry-run'],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = (tmp_path / 'gpu_results.md').read_text()
+    rows = [line for line in table.splitlines() if line.startswith('| ') and 'check' not in line]
+    checks = {row.split('|')[1].strip() for row in rows}
+    assert checks == {'train, in-memory batch', 'data pipeline (RandAugment)',
+                      'train, from the data pipeline', 'inference'}
+    figures = {row.split('|')[3].strip(): row.split('|')[4].strip() for row in rows}
+    for key in ('img/s', 'img/s ratio', 'checkpoint img/s', 'ONNX img/s',
+                'workers to feed training', 'img/s per worker'):
+        assert float(figures[key]) > 0, key
+    assert 'SAMOptimWrapper' in table  # the paper model trains with SAM

@@ -367,3 +367,31 @@ def test_two_process_evaluation_equals_one_process(tmp_path):
         assert two[key] == pytest.approx(value, abs=1e-9), key
     assert (json.loads((tmp_path / 'thr1.json').read_text())
             == json.loads((tmp_path / 'thr2.json').read_text()))
+
+
+def test_batch_targets_equal_per_sample_targets():
+    from mmpretrain_multilabel.evaluation.metrics import batch_targets, gt_score_of
+    scores, targets = make_case(9, decimals=None)
+    targets = targets.clamp(min=0)
+    for fmt in ('gt_label', 'gt_score'):
+        samples = _samples(scores, targets, fmt)
+        want = torch.stack([gt_score_of(s, 7) for s in samples])
+        got = batch_targets(samples, 7)
+        assert got.dtype == torch.int8 and torch.equal(got, want)
+    with pytest.raises(ValueError, match='label indices'):
+        batch_targets([dict(gt_label=torch.tensor([7]))], 7)
+
+
+def test_interleave_ranks_restores_dataset_order_and_drops_padding():
+    from mmpretrain_multilabel.evaluation.metrics import interleave_ranks
+    rows = torch.arange(7.).unsqueeze(1)  # sample i scores i
+    world, size = 3, 7
+    indices = list(range(size)) + [0, 1]  # padded to 9, as DefaultSampler does
+    parts = [dict(pred_score=rows[indices[r::world]], gt_score=rows[indices[r::world]],
+                  img_path=[f'{i}' for i in indices[r::world]]) for r in range(world)]
+    merged = interleave_ranks(parts, size)
+    assert merged['pred_score'].flatten().tolist() == list(range(size))
+    assert merged['img_path'] == [str(i) for i in range(size)]
+    # a rank without samples is skipped
+    merged = interleave_ranks([parts[0], None], 2)
+    assert merged['pred_score'].flatten().tolist() == [0.0, 3.0]

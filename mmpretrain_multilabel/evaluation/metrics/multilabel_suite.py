@@ -4,12 +4,15 @@ at a threshold and at top-k, in one vectorised pass.
 Definitions: ``../shared/docs/REFERENCE.md`` section 2 and
 :mod:`mmpretrain_multilabel.evaluation.functional`.
 """
+import logging
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger
+from mmengine.evaluator import metric as base_metric
+from mmengine.logging import MMLogger, print_log
 from mmpretrain.registry import METRICS
 from mmpretrain.structures import label_to_onehot
 
@@ -17,7 +20,8 @@ from mmpretrain_multilabel.utils.thresholds import Thresholds, load_thresholds
 
 from ..functional import EMPTY_CLASS_RULES, multilabel_metrics
 
-__all__ = ['MultiLabelSuite', 'gt_score_of']
+__all__ = ['MultiLabelSuite', 'gt_score_of', 'batch_targets', 'merge_chunks',
+           'interleave_ranks']
 
 
 def gt_score_of(data_sample: dict, num_classes: int,
@@ -47,6 +51,121 @@ def gt_score_of(data_sample: dict, num_classes: int,
     return gt.to(torch.int8)
 
 
+def _is_plain_label_sample(sample: dict) -> bool:
+    """Index labels only: no ``gt_score``, no VOC difficult labels."""
+    difficult = sample.get('gt_label_difficult', None)
+    return ('gt_score' not in sample and 'gt_label' in sample
+            and (difficult is None or len(difficult) == 0))
+
+
+def _as_index_tensor(label) -> torch.Tensor:
+    """A 1-D tensor of label indices from a tensor, sequence or int."""
+    if not isinstance(label, torch.Tensor):
+        label = torch.as_tensor(label)
+    return label if label.ndim == 1 else label.reshape(-1)
+
+
+def batch_targets(data_samples: Sequence[dict], num_classes: int,
+                  difficult_as_positive: Optional[bool] = None
+                  ) -> torch.Tensor:
+    """The ``(B, K)`` int8 targets (1 / 0 / -1) of a batch of samples.
+
+    Index labels (``gt_label`` alone, the common case) are scattered into
+    one zero matrix at once; any other sample format goes through
+    :func:`gt_score_of` per sample. Both give the same values.
+
+    Args:
+        data_samples (Sequence[dict]): The samples of one batch.
+        num_classes (int): ``K``.
+        difficult_as_positive (bool, optional): See :func:`gt_score_of`.
+
+    Returns:
+        torch.Tensor: ``(B, K)`` int8 targets on the CPU.
+
+    Raises:
+        ValueError: A label index is outside ``[0, K)``.
+    """
+    if not all(_is_plain_label_sample(s) for s in data_samples):
+        return torch.stack([
+            gt_score_of(s, num_classes, difficult_as_positive)
+            for s in data_samples
+        ]).reshape(len(data_samples), num_classes)
+    labels = [_as_index_tensor(s['gt_label']) for s in data_samples]
+    counts = [x.numel() for x in labels]
+    flat = torch.cat(labels).cpu().long() if labels else \
+        torch.zeros(0, dtype=torch.long)
+    if flat.numel() and (int(flat.min()) < 0
+                         or int(flat.max()) >= num_classes):
+        raise ValueError(f'label indices must be in [0, {num_classes}), '
+                         f'got {flat.min().item()} to {flat.max().item()}')
+    out = torch.zeros(len(data_samples), num_classes, dtype=torch.int8)
+    rows = torch.from_numpy(np.repeat(np.arange(len(data_samples)), counts))
+    out[rows, flat] = 1
+    return out
+
+
+def merge_chunks(results: Sequence[dict]) -> Optional[dict]:
+    """One result dict from per-batch chunks or per-sample results.
+
+    Args:
+        results (Sequence[dict]): Dicts with ``pred_score`` and ``gt_score``,
+            either ``(B, K)`` (one batch, as :meth:`MultiLabelSuite.process`
+            keeps them) or ``(K,)`` (one sample, as MMPretrain's metrics
+            keep them), and optionally ``img_path`` (a list for a batch).
+
+    Returns:
+        dict | None: ``pred_score`` ``(N, K)`` float32, ``gt_score``
+        ``(N, K)`` and ``img_path`` (list, only if every result has one);
+        None for no results.
+    """
+    if not results:
+        return None
+    scores = [r['pred_score'] for r in results]
+    targets = [r['gt_score'] for r in results]
+    per_sample = scores[0].ndim == 1
+    join = torch.stack if per_sample else torch.cat
+    merged = dict(pred_score=join(scores).float(), gt_score=join(targets))
+    if all('img_path' in r for r in results):
+        merged['img_path'] = [r['img_path'] for r in results] if per_sample \
+            else [p for r in results for p in r['img_path']]
+    return merged
+
+
+def interleave_ranks(parts: Sequence[Optional[dict]],
+                     size: int) -> Optional[dict]:
+    """Samples of all ranks back in dataset order, padding dropped.
+
+    A distributed sampler gives rank ``r`` the samples ``r, r + W, ...``;
+    as MMEngine's ``collect_results``, row ``i`` of every rank is taken in
+    rank order (a shorter rank is skipped once it runs out), then the first
+    ``size`` rows are kept.
+
+    Args:
+        parts (Sequence[dict | None]): One :func:`merge_chunks` dict per
+            rank, in rank order.
+        size (int): Samples in the dataset.
+
+    Returns:
+        dict | None: The merged dict, or None if no rank had results.
+    """
+    present = [(r, p) for r, p in enumerate(parts) if p is not None]
+    if not present:
+        return None
+    world = len(parts)
+    keys = torch.cat([
+        torch.arange(len(p['pred_score'])) * world + r for r, p in present
+    ])
+    order = keys.argsort()[:size]
+    merged = {
+        key: torch.cat([p[key] for _, p in present])[order]
+        for key in ('pred_score', 'gt_score')
+    }
+    if all('img_path' in p for _, p in present):
+        paths = [x for _, p in present for x in p['img_path']]
+        merged['img_path'] = [paths[i] for i in order.tolist()]
+    return merged
+
+
 @METRICS.register_module()
 class MultiLabelSuite(BaseMetric):
     """mAP, CP, CR, CF1, OP, OR, OF1 and mean per-class F1 in one pass.
@@ -66,8 +185,9 @@ class MultiLabelSuite(BaseMetric):
     ``AP_classwise`` (list) with ``classwise=True``.
 
     Targets of -1 in ``gt_score`` (and VOC difficult-only labels) are
-    ignored. Results are kept per sample, so MMEngine's distributed
-    collection drops the padding duplicates of the sampler.
+    ignored. Results are kept per batch (two ``(B, K)`` tensors); at
+    :meth:`evaluate` each process sends one merged pair and the samples are
+    put back in dataset order, the sampler's padding duplicates dropped.
 
     Args:
         thr (float | list | str): Decision threshold: one value, one per
@@ -146,17 +266,59 @@ class MultiLabelSuite(BaseMetric):
         self.report_options = dict(report_options or {})
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Keep each sample's scores and its 1 / 0 / -1 target (and its
-        ``img_path`` for the report)."""
-        for sample in data_samples:
-            score = sample['pred_score'].detach().cpu().float()
-            result = dict(
-                pred_score=score,
-                gt_score=gt_score_of(sample, score.numel(),
-                                     self.difficult_as_positive))
-            if self.report_dir is not None:
-                result['img_path'] = sample.get('img_path', None)
-            self.results.append(result)
+        """Keep the batch's scores and 1 / 0 / -1 targets as two ``(B, K)``
+        tensors (and the ``img_path`` list for the report)."""
+        if not data_samples:
+            return
+        scores = torch.stack([s['pred_score'] for s in data_samples])
+        scores = scores.detach().float().cpu()
+        result = dict(
+            pred_score=scores,
+            gt_score=batch_targets(data_samples, scores.shape[1],
+                                   self.difficult_as_positive))
+        if self.report_dir is not None:
+            result['img_path'] = [s.get('img_path', None)
+                                  for s in data_samples]
+        self.results.append(result)
+
+    def evaluate(self, size: int) -> dict:
+        """Collect the batches of all processes, drop the sampler's padding
+        and compute the metrics on the main process.
+
+        As :meth:`BaseMetric.evaluate`, but each process sends one merged
+        ``(n, K)`` pair instead of a list of per-sample results, and the
+        samples are put back in dataset order by :func:`interleave_ranks`.
+        The distributed helpers are those of :mod:`mmengine.evaluator.metric`.
+
+        Args:
+            size (int): Samples in the dataset.
+
+        Returns:
+            dict: The metrics, with the prefix.
+        """
+        if not self.results:
+            print_log(f'{type(self).__name__} got no results to evaluate.',
+                      logger='current', level=logging.WARNING)
+        local = merge_chunks(self.results)
+        world_size = get_world_size()
+        if world_size == 1:
+            parts = [local]
+        elif self.collect_device == 'cpu':
+            parts = base_metric.collect_results([local], world_size, 'cpu',
+                                    tmpdir=self.collect_dir)
+        else:
+            parts = base_metric.collect_results([local], world_size,
+                                                self.collect_device)
+        metrics = [None]
+        if base_metric.is_main_process():
+            merged = interleave_ranks(parts, size)
+            values = self.compute_metrics([] if merged is None else [merged])
+            if self.prefix:
+                values = {f'{self.prefix}/{k}': v for k, v in values.items()}
+            metrics = [values]
+        base_metric.broadcast_object_list(metrics)
+        self.results.clear()
+        return metrics[0]
 
     @property
     def classes(self) -> Optional[List[str]]:
@@ -175,12 +337,23 @@ class MultiLabelSuite(BaseMetric):
 
     @staticmethod
     def stack(results: List[dict]):
-        """``(N, K)`` scores and targets from the per-sample results."""
-        if not results:
+        """``(N, K)`` scores and targets from per-batch or per-sample
+        results (see :func:`merge_chunks`)."""
+        merged = merge_chunks(results)
+        if merged is None:
             raise ValueError('no results to evaluate (empty dataset?)')
-        scores = torch.stack([r['pred_score'] for r in results])
-        targets = torch.stack([r['gt_score'] for r in results])
-        return scores, targets
+        return merged['pred_score'], merged['gt_score']
+
+    @staticmethod
+    def img_paths(results: List[dict]) -> List[Optional[str]]:
+        """Each sample's ``img_path`` (None where unknown)."""
+        paths: List[Optional[str]] = []
+        for r in results:
+            if r['pred_score'].ndim == 1:
+                paths.append(r.get('img_path'))
+            else:
+                paths += r.get('img_path', [None] * len(r['pred_score']))
+        return paths
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, object]:
         scores, targets = self.stack(results)
@@ -233,7 +406,7 @@ class MultiLabelSuite(BaseMetric):
         classes = self.classes or [str(i) for i in range(scores.shape[1])]
         out_file = write_report(
             self.report_dir, scores, targets, classes, metrics,
-            img_paths=[r.get('img_path') for r in results], thr=thr,
+            img_paths=self.img_paths(results), thr=thr,
             thresholds=thresholds, plot_classes=self.plot_classes,
             **self.report_options)
         MMLogger.get_current_instance().info(

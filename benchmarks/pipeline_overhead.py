@@ -1,0 +1,154 @@
+"""Overhead of a ``tools/train.py`` iteration over the bare training step.
+
+For each demo config, an MMEngine ``Runner`` is built as ``tools/train.py``
+builds it (the config's optimizer wrapper, parameter schedulers, default
+and custom hooks: logging, EMA, early stopping, ...; visualizer and log
+processor), with one change: the training loader yields the same collated
+batch every iteration (in memory, so that loading images is not part of
+the figure; validation and checkpoint saving are off). A timing hook of the
+lowest priority measures each full iteration (batch fetch, every hook,
+``train_step``: data preprocessor, forward, loss parsing, backward, step),
+then runs one bare step on the same model and batch: forward in ``'loss'``
+mode on the preprocessed batch, backward, ``optimizer.step()``,
+``zero_grad()`` (same optimizer object). The two alternate, so a busy
+machine slows both alike. Printed: the median of the per-pair ratios
+``iteration / bare`` with its interquartile range and min / max.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/pipeline_overhead.py [--iters 30] [--warmup 3]
+        [--batch 32] [--configs CONFIG ...]
+"""
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from typing import Dict, List
+
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpretrain.structures import DataSample
+
+from mmpretrain_multilabel.utils.complexity import build_inference_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_CONFIGS = [
+    'configs/demo/lite0_linear-asl_1xb32_demo-128px.py',
+    'configs/demo/lite0_mld-aam-recipe-nosam_1xb32_demo-128px.py',
+    'configs/demo/lite0_gat-cosine-aam_1xb32_demo-128px.py',
+]
+
+
+def make_batch(num_classes: int, batch: int, size: int) -> Dict:
+    """A collated batch as the loader gives it: uint8 images, index labels."""
+    g = torch.Generator().manual_seed(0)
+    inputs = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
+              for _ in range(batch)]
+    samples = [DataSample().set_gt_label(
+        torch.randperm(num_classes, generator=g)[:3].sort().values) for _ in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+class PairTimer(Hook):
+    """Times each runner iteration, then one bare step on the same batch.
+
+    Args:
+        batch (dict): The batch the loader repeats.
+        warmup (int): Iterations not recorded.
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self, batch: Dict, warmup: int) -> None:
+        self.batch = batch
+        self.warmup = warmup
+        self.iteration: List[float] = []
+        self.bare: List[float] = []
+        self.start = 0.0
+
+    def before_train_epoch(self, runner) -> None:
+        self.start = time.perf_counter()
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        took = time.perf_counter() - self.start
+        model = runner.model
+        optimizer = runner.optim_wrapper.optimizer
+        data = model.data_preprocessor(self.batch, True)
+        start = time.perf_counter()
+        losses = model(data['inputs'], data['data_samples'], mode='loss')
+        sum(v for k, v in losses.items() if 'loss' in k).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        bare = time.perf_counter() - start
+        if batch_idx >= self.warmup:
+            self.iteration.append(took)
+            self.bare.append(bare)
+        self.start = time.perf_counter()
+
+
+def runner_for(config: str, batch: Dict, iters: int, work_dir: str) -> Runner:
+    """A ``Runner`` as ``tools/train.py`` builds it from ``config``, with an
+    in-memory loader of ``iters`` copies of ``batch``."""
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(os.path.join(ROOT, config))
+    model = build_inference_model(cfg, random_graph=True)
+    loader = torch.utils.data.DataLoader([batch] * iters, batch_size=None,
+                                         collate_fn=lambda x: x)
+    hooks = dict(cfg.default_hooks)
+    hooks['checkpoint'] = None
+    return Runner(
+        model=model, work_dir=work_dir, train_dataloader=loader,
+        train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=cfg.optim_wrapper,
+        param_scheduler=cfg.get('param_scheduler'), default_hooks=hooks,
+        custom_hooks=cfg.get('custom_hooks'), log_processor=cfg.get('log_processor'),
+        visualizer=cfg.get('visualizer'), env_cfg=cfg.get('env_cfg', {}),
+        log_level='WARNING', default_scope='mmpretrain', randomness=cfg.get('randomness'),
+        experiment_name=f'pipeline_{os.path.basename(config)[:-3]}_{time.time_ns()}')
+
+
+def quartiles(values: List[float]):
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return q[0], statistics.median(values), q[2]
+
+
+def measure(config: str, iters: int, warmup: int, batch_size: int, size: int) -> Dict:
+    cfg = Config.fromfile(os.path.join(ROOT, config))
+    batch = make_batch(cfg.model.head.num_classes, batch_size, size)
+    with tempfile.TemporaryDirectory() as work_dir:
+        runner = runner_for(config, batch, iters + warmup, work_dir)
+        timer = PairTimer(batch, warmup)
+        runner.register_hook(timer)
+        runner.train()
+    ratios = [a / b for a, b in zip(timer.iteration, timer.bare)]
+    q1, med, q3 = quartiles(ratios)
+    return dict(config=os.path.basename(config), iteration=statistics.median(timer.iteration),
+                bare=statistics.median(timer.bare), ratio=med, q1=q1, q3=q3,
+                lo=min(ratios), hi=max(ratios), n=len(ratios))
+
+
+def main(argv=None) -> List[Dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--configs', nargs='+', default=DEMO_CONFIGS)
+    parser.add_argument('--iters', type=int, default=30, help='timed pairs per config')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--batch', type=int, default=32)
+    parser.add_argument('--size', type=int, default=128)
+    args = parser.parse_args(argv)
+    rows = [measure(c, args.iters, args.warmup, args.batch, args.size) for c in args.configs]
+    print(f'Pipeline overhead, {args.size} px, batch {args.batch}, torch threads '
+          f'{torch.get_num_threads()}, {args.iters} interleaved pairs after {args.warmup} '
+          'warm-up iterations (target <= 1.05):\n')
+    print('| config | iteration s | bare s | iteration / bare (median) | IQR | min - max |')
+    print('|---|---|---|---|---|---|')
+    for r in rows:
+        print(f'| {r["config"]} | {r["iteration"]:.3f} | {r["bare"]:.3f} | {r["ratio"]:.3f} | '
+              f'{r["q1"]:.3f} - {r["q3"]:.3f} | {r["lo"]:.3f} - {r["hi"]:.3f} |')
+    return rows
+
+
+if __name__ == '__main__':
+    main()
