@@ -43,6 +43,6 @@ if ! python3 -c "import mmengine, mmpretrain" 2>/dev/null; then
     fi
 fi
 
-timeout 460 python3 benchmarks/gpu_check.py "${DRY[@]}" --out "$OUT_DIR/gpu_results.md" \
+timeout "${GPU_CHECK_TIMEOUT:-460}" python3 benchmarks/gpu_check.py "${DRY[@]}" --out "$OUT_DIR/gpu_results.md" \
     2>&1 | tee "$OUT_DIR/gpu_check.log"
 exit "${PIPESTATUS[0]}"
