@@ -81,10 +81,10 @@ def test_reweight_rules_by_hand():
         reweight_adjacency(a, 0.25, 'other')
 
 
-def test_empty_class_is_an_error_naming_it():
-    with pytest.raises(LabelGraphError, match=r"\['kite'\]"):
-        build_label_graph(['sun', 'moon', 'kite'], [[0], [0, 1]],
-                          np.ones((3, 2)))
+def test_empty_class_is_named_and_gets_no_edge():
+    with pytest.warns(UserWarning, match=r"\['kite'\]"):
+        g = build_label_graph(['sun', 'moon', 'kite'], [[0], [0, 1]], np.ones((3, 2)))
+    assert g.counts[2] == 0 and g.adj_binary[2].sum() == 0 and g.adj_binary[:, 2].sum() == 0
 
 
 def _small_graph(**kw):

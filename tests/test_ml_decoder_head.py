@@ -223,10 +223,12 @@ def test_config_fragments():
     paper = dict(aam_coco=(23, 1, 0), aam_voc=(17, 2, 1), aam_nus_wide=(23, 2, 1),
                  aam_vg500=(25, 1, 0))
     for name, (s, gamma_neg, gamma_pos) in paper.items():
-        loss = MODELS.build(settings[name])
+        loss = MODELS.build(settings[name])  # summed over the batch, as the authors'
+        assert type(loss).__name__ == 'BatchSumLoss'
         assert (loss.s, loss.gamma_neg, loss.gamma_pos, loss.m, loss.k, loss.clip) == \
             (s, gamma_neg, gamma_pos, 0.0, 0.7, 0.0)
-    assert settings.paper_lr == dict(coco=0.007, voc=0.005, nus_wide=0.009, vg500=0.005)
+    asl = settings.asl_paper.loss
+    assert (asl.type, asl.gamma_neg, asl.gamma_pos, asl.clip) == ('AsymmetricLoss', 4.0, 0.0, 0.05)
     cfg = Config.fromfile(osp.join(root, 'effv2s_mld_aam.py'))
     cfg.model.backbone.init_cfg = None  # offline
     model = MODELS.build(cfg.model).eval()

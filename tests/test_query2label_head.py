@@ -242,7 +242,8 @@ def test_paper_configs(config, num_classes, paper):
     assert head.decoder[0].ffn[0].out_features == 1280
     assert (cfg.paper_reference.mAP, cfg.paper_reference.gflops) == paper
     assert cfg.paper_reference.shape == 448
-    assert cfg.model.head.loss.type == 'AsymmetricLoss'
+    assert cfg.model.head.loss.type == 'BatchSumLoss'  # summed, as the authors'
+    assert cfg.model.head.loss.loss.type == 'AsymmetricLoss'
     assert cfg.optim_wrapper.optimizer.lr == cfg.param_scheduler.eta_max == 1e-4  # paper's ASL
     assert cfg.optim_wrapper.type == 'SAMOptimWrapper'
     marks = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'MarkIgnoredLabels']

@@ -1,4 +1,5 @@
-from .multilabel_suite import MultiLabelSuite, gt_score_of
+from .multilabel_suite import MultiLabelSuite, batch_targets, gt_score_of, interleave_ranks
 from .threshold_tuning import ThresholdTuningMetric
 
-__all__ = ['MultiLabelSuite', 'ThresholdTuningMetric', 'gt_score_of']
+__all__ = ['MultiLabelSuite', 'ThresholdTuningMetric', 'batch_targets', 'gt_score_of',
+           'interleave_ranks']
