@@ -209,6 +209,7 @@ def inference(config: str, folder: str, s: Settings) -> Dict:
     """Eval images/s of the checkpoint (saved, loaded into a fresh model)
     and of its ONNX export."""
     from mmpretrain_multilabel.deployment.export import export_onnx
+    from mmpretrain_multilabel.deployment.metadata import encode_metadata, preprocessing_metadata
     from mmpretrain_multilabel.deployment.runtime import load_exported
     cfg = load_cfg(config)
     model = build_inference_model(cfg, random_graph=True)
@@ -224,8 +225,11 @@ def inference(config: str, folder: str, s: Settings) -> Dict:
             model(inputs, mode='tensor')
 
     row = {'checkpoint img/s': s.batch / timed(eager, s.iters, s.warmup, s.device)}
+    num_classes = cfg.model.head.num_classes
+    metadata = encode_metadata([f'class_{i}' for i in range(num_classes)], 0.5,
+                               (s.size, s.size), preprocessing_metadata(cfg))
     onnx_path = export_onnx(model.cpu().float(), os.path.join(folder, 'model.onnx'),
-                            (s.size, s.size), {})
+                            (s.size, s.size), metadata)
     exported = load_exported(onnx_path, device=s.device)
     array = inputs.cpu().numpy()
     row['ONNX img/s'] = s.batch / timed(lambda: exported._run(array), s.iters, s.warmup, 'cpu')
