@@ -35,7 +35,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
-from mmpretrain_multilabel.datasets import CocoMultiLabel, kfold_indices
+from mmpretrain_multilabel.datasets import CocoMultiLabel, kfold_indices, label_matrix
 from mmpretrain_multilabel.evaluation import chance_map
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -139,14 +139,10 @@ def final_map(metrics: Dict[str, float]) -> float:
     return float(metrics['multi-label/mAP'])
 
 
-def present_positive_rates(data_root: str, indices: Sequence[int]) -> np.ndarray:
-    """``[n, 80]`` one-hot labels of the coco128 images at ``indices``."""
-    ds = CocoMultiLabel(ann_file=ANN, data_root=data_root, indices=list(indices),
-                        lazy_init=False)
-    labels = np.zeros((len(ds), 80))
-    for i in range(len(ds)):
-        labels[i, ds.get_data_info(i)['gt_label']] = 1
-    return labels
+def fold_labels(data_root: str, indices: Sequence[int]) -> np.ndarray:
+    """``[n, 80]`` labels of the coco128 images at ``indices``."""
+    ds = CocoMultiLabel(ann_file=ANN, data_root=data_root, indices=list(indices))
+    return label_matrix([ds.get_data_info(i) for i in range(len(ds))], len(ds.CLASSES))
 
 
 def run_one(task: dict) -> dict:
@@ -161,7 +157,7 @@ def run_one(task: dict) -> dict:
     return dict(row=task['row'], fold=task['fold'], seed=task['seed'],
                 mAP=final_map(metrics),
                 raw=float(metrics.get('multi-label/mAP_origin', np.nan)),
-                chance=chance_map(present_positive_rates(task['data_root'], task['val'])),
+                chance=chance_map(fold_labels(task['data_root'], task['val'])),
                 wall_s=time.perf_counter() - start)
 
 
