@@ -52,6 +52,9 @@ AS_FIRST_SHIPPED = {
 NO_EMA = {'drop_hooks': ['EMAHook']}
 
 STOCK = 'lite0_linear-asl_1xb16_coco128-224px.py'
+#: MMEngine matches custom_keys as substrings, longest key first: 'backbone' keeps the
+#: backbone's `conv_head` out of the head's multiplier.
+HEAD_ONLY_X10 = {'backbone': {'lr_mult': 1.}, 'head': {'lr_mult': 10.}}
 SGD = {'optim_wrapper.optimizer': {'_delete_': True, 'type': 'SGD', 'momentum': 0.9,
                                    'weight_decay': 1e-4}}
 
@@ -63,7 +66,7 @@ ROWS: Dict[str, tuple] = {
     'stock: linear + ASL, AdamW 3e-3': (STOCK, {'optim_wrapper.optimizer.lr': 3e-3}),
     'stock: linear + ASL, SGD 0.01, head x10': (
         STOCK, {**SGD, 'optim_wrapper.optimizer.lr': 0.01,
-                'optim_wrapper.paramwise_cfg': {'custom_keys': {'head': {'lr_mult': 10.}}}}),
+                'optim_wrapper.paramwise_cfg': {'custom_keys': HEAD_ONLY_X10}}),
     'linear + ASL + recipe': ('lite0_linear-asl-recipe_1xb16_coco128-224px.py', {}),
     'linear + ASL + recipe, no SAM/EMA': (
         'lite0_linear-asl-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),

@@ -38,7 +38,7 @@ from mmpretrain_multilabel.utils.complexity import build_inference_model
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CONFIGS = [
     'configs/demo/lite0_linear-asl_1xb32_demo-128px.py',
-    'configs/demo/lite0_mld-aam-recipe-nosam_1xb32_demo-128px.py',
+    'configs/demo/lite0_mld-aam-recipe_1xb32_demo-128px.py',
     'configs/demo/lite0_gat-cosine-aam_1xb32_demo-128px.py',
 ]
 

@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/datasets/coco128_224.py',
     '../_base_/models/lite0_coco128.py',
     '../_base_/models/aam_settings.py',
-    '../_base_/schedules/paper_recipe.py',
+    '../_base_/schedules/paper_recipe_asl.py',
 ]
 custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
 

@@ -36,8 +36,10 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=peak_lr, weight_decay=0.01),
     # no bias decay; the ML-Decoder head at 0.3x the LR, as in lite0_mld-aam_1xb32_demo-128px.py
+    # (custom_keys match as substrings, longest first: 'backbone' keeps its `conv_head` at 1x)
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.,
-                       custom_keys={'head': dict(lr_mult=0.3)}))
+                       custom_keys={'backbone': dict(lr_mult=1.0),
+                                    'head': dict(lr_mult=0.3)}))
 param_scheduler = dict(eta_max=peak_lr, total_steps=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)
 

@@ -16,4 +16,6 @@ model = dict(
         act_cfg=dict(type='LeakyReLU', negative_slope=0.2),
         loss={{_base_.aam_coco}}))
 
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.3)}))
+# custom_keys match as substrings, longest first: 'backbone' keeps its `conv_head` at 1x
+optim_wrapper = dict(paramwise_cfg=dict(
+    custom_keys={'backbone': dict(lr_mult=1.0), 'head': dict(lr_mult=0.3)}))
