@@ -6,6 +6,7 @@ import torch.nn as nn
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
+from ..utils.arg_checks import check_ints
 from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
 
 
@@ -40,9 +41,7 @@ class MultiLabelCosineClsHead(CosineScoreMixin, MultiLabelClsHead):
                  thr: Thr = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
-        if not (isinstance(num_classes, int) and num_classes > 0):
-            raise ValueError(f'MultiLabelCosineClsHead: num_classes={num_classes!r} must be a '
-                             'positive integer')
+        check_ints('MultiLabelCosineClsHead', num_classes=num_classes)
         super().__init__(loss=dict(type='AAMLoss') if loss is None else loss,
                          thr=resolve_thr(thr, num_classes), topk=topk, init_cfg=init_cfg)
         self.num_classes = num_classes
