@@ -23,18 +23,14 @@ Usage::
 ratios at a smaller batch are not the issue's B = 32 figure.
 """
 import argparse
-import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-
-from mmpretrain_multilabel.models.heads import MLDecoderHead, group_fc  # noqa: E402
-from mmpretrain_multilabel.utils.complexity import flop_analyzer  # noqa: E402
+from mmpretrain_multilabel.apis.complexity import flop_analyzer
+from mmpretrain_multilabel.models.heads import MLDecoderHead, group_fc
 
 # The paper's GFLOPs (EffV2-s + ML-Decoder minus EffV2-s) and MMEngine's
 # count of the original head (REFERENCE.md section 1).
