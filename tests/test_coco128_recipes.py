@@ -14,7 +14,6 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from dataset_test_utils import fast_gc  # noqa: F401
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS
@@ -23,6 +22,8 @@ import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.apis.short_run import short_run_config, train_and_evaluate
 from mmpretrain_multilabel.datasets import CocoMultiLabel, dataset_label_matrix
 from mmpretrain_multilabel.evaluation import chance_map
+
+from .dataset_test_utils import fast_gc  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = [osp.join(ROOT, 'configs', 'coco128', name) for name in (

@@ -13,9 +13,10 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.optim import OneCycleLR
 from mmpretrain.engine.hooks import EMAHook
-from training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 from mmpretrain_multilabel.engine import SmoothedEarlyStoppingHook, smoothed_best_update
+
+from .training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 MONITOR = 'multi-label/mAP'
 ITERS = 2  # iterations per epoch of the fake runner

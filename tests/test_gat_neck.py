@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.graph import LabelGraphError, build_label_graph
 from mmpretrain_multilabel.models.necks import GATReweightNeck
-from mmpretrain_multilabel.models.necks.label_graph import LabelGraphError, build_label_graph
 from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -43,7 +43,7 @@ def make_neck(**kw):
 
 
 def test_layer_type_switches_layer_class():
-    from mmpretrain_multilabel.models.necks import GATLayer, GCNLayer
+    from mmpretrain_multilabel.models.utils import GATLayer, GCNLayer
     gat = make_neck(layer_type='gat', num_layers=3)
     gcn = make_neck(layer_type='gcn', num_layers=3)
     assert all(type(m) is GATLayer for m in gat.layers)

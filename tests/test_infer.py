@@ -3,7 +3,6 @@ MMPretrain's stock ImageClassificationInferencer on a plugin model."""
 import csv
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -13,10 +12,11 @@ from mmengine.config import Config
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.datasets import DEMO_CLASSES, DemoScenes
 
+from .scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import infer  # noqa: E402
+infer = load_script('tools/infer.py')
 
 
 def test_expand_inputs_files_folders_globs(tmp_path):

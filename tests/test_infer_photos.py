@@ -21,15 +21,12 @@ import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.datasets import DEMO_CLASSES
 from mmpretrain_multilabel.deployment import load_exported
 
+from .scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo', 'lite0_mld-aam_1xb32_demo-128px.py')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import infer  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    'export_tool', osp.join(ROOT, 'tools', 'deployment', 'export.py'))
-export_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(export_tool)
+infer = load_script('tools/infer.py')
+export_tool = load_script('tools/deployment/export.py')
 
 HAS_OPENVINO = importlib.util.find_spec('openvino') is not None
 NUM_PHOTOS = 24  # of the 128: enough sizes and aspect ratios, a short test

@@ -11,7 +11,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 from mmpretrain_multilabel.engine import (
     LREstimationHook,
@@ -19,6 +18,8 @@ from mmpretrain_multilabel.engine import (
     smooth_losses,
     steepest_descent_lr,
 )
+
+from .training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 
 def test_exponential_lrs_and_smoothing():

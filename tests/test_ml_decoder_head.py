@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from ml_decoder_reference import OriginalMLDecoder
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.models.heads import MLDecoderHead, MultiLabelCosineClsHead, group_fc
+from mmpretrain_multilabel.models.utils.ml_decoder_original import OriginalMLDecoder
 from mmpretrain_multilabel.utils import save_thresholds
 from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 

@@ -14,7 +14,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmpretrain_multilabel  # noqa: F401
-from mmpretrain_multilabel.models.necks.label_graph import random_label_graph
+from mmpretrain_multilabel.graph import random_label_graph
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PAPER_CONFIGS = sorted(

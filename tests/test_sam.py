@@ -15,7 +15,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import BaseModel, MMDistributedDataParallel
-from training_recipe_utils import (
+
+from mmpretrain_multilabel.apis import enable_amp, merge_train_args
+from mmpretrain_multilabel.engine import AmpSAMOptimWrapper, SAMOptimWrapper
+
+from .training_recipe_utils import (
     free_port,
     load_ckpt,
     load_train_tool,
@@ -23,9 +27,6 @@ from training_recipe_utils import (
     train_2proc,
     write_tiny_config,
 )
-
-from mmpretrain_multilabel.engine import AmpSAMOptimWrapper, SAMOptimWrapper
-from mmpretrain_multilabel.utils.launch import enable_amp
 
 LR, MOMENTUM, WD, RHO = 0.1, 0.9, 1e-3, 0.05
 
@@ -358,7 +359,7 @@ def test_amp_flag_selects_the_sam_amp_variant(tmp_path):
     tool = load_train_tool()
     path = write_tiny_config(tmp_path / 'amp.py', tmp_path / 'data')
     args = tool.parse_args([path, '--amp', '--work-dir', str(tmp_path / 'w')])
-    merged = tool.merge_args(Config.fromfile(path), args)
+    merged = merge_train_args(Config.fromfile(path), args)
     assert merged.optim_wrapper.type == 'AmpSAMOptimWrapper'
 
 

@@ -180,10 +180,10 @@ def build_graph(classes: Sequence[str],
     return build_label_graph(classes, multihot, feats, t, p, rule, provenance)
 
 
-def load_or_build_graph(dataset: Union[dict, str], **kwargs) -> LabelGraph:
+def load_or_build_graph(*args, **kwargs) -> LabelGraph:
     """The graph of a training split (see :func:`build_graph_file`, which
     takes the same arguments), read from its cached file."""
-    return LabelGraph.load(build_graph_file(dataset, **kwargs))
+    return LabelGraph.load(build_graph_file(*args, **kwargs))
 
 
 def build_graph_file(dataset: Union[dict, str],
