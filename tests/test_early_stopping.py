@@ -24,7 +24,7 @@ _hub_ids = itertools.count()
 
 
 def reference_rule(raw, ema, counting_from, patience=5):
-    """The rule as REFERENCE section 1 states it; returns (stop epoch or
+    """The rule as the paper states it (Sec. 3.5, arXiv 2209.06585); returns (stop epoch or
     None, smoothed best, wait) after the last processed epoch."""
     best, wait = 0.0, 0
     for epoch, (r, e) in enumerate(zip(raw, ema), 1):

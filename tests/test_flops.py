@@ -1,7 +1,7 @@
-"""The FLOPs tool agrees with MMEngine's analyzer figures quoted in
-REFERENCE.md: EfficientNetV2-s 11.49 G at 448 and 19.00 G at 576; the
-ML-Decoder head +0.795 G (K=80, 448), +0.517 G (K=20, 448), +1.185 G (K=500,
-576); the GAT branch adds nothing at inference."""
+"""The FLOPs tool agrees with MMEngine's analyzer figures of docs/flops.md:
+EfficientNetV2-s 11.49 G at 448 and 19.00 G at 576; the ML-Decoder head
++0.795 G (K=80, 448), +0.517 G (K=20, 448), +1.185 G (K=500, 576); the GAT
+branch adds nothing at inference."""
 import os.path as osp
 
 import pytest
