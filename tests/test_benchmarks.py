@@ -3,7 +3,11 @@
 assembly."""
 import os.path as osp
 
+import pytest
+
 from .scripts import load_script
+
+pytestmark = pytest.mark.slow  # benchmarks run their scripts
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -70,6 +70,7 @@ def test_paper_pipeline_on_coco128(coco128_root):
         assert out['data_samples'].gt_label.tolist() == ds.get_data_info(i)['gt_label']
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS, ids=lambda c: osp.basename(c)[:-3])
 def test_recipe_learns_on_real_photos(config, coco128_root, tmp_path):
     cfg = short_run(config, coco128_root, tmp_path)

@@ -240,6 +240,7 @@ def test_fine_tuning_from_a_checkpoint_starts_fresh():
     assert hook.best_smoothed == 0 and hook.history == []
 
 
+@pytest.mark.slow
 def test_interrupted_training_equals_straight_training(tmp_path):
     """tools/train.py: 4 epochs straight vs resumed (--resume) from the epoch-2
     checkpoint of that run, as after a crash (SAM, EMA, OneCycle, LR

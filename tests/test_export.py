@@ -112,6 +112,7 @@ def torch_scores(model, x):
         return torch.stack([d.pred_score for d in model(x, mode='predict')]).numpy()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('runtime,atol', [
     ('onnx', 1e-4), pytest.param('xml', 1e-3, marks=requires_openvino)])
 def test_exported_scores_match_pytorch_at_any_batch_size(exported, runtime, atol):
@@ -127,6 +128,7 @@ def test_exported_scores_match_pytorch_at_any_batch_size(exported, runtime, atol
         model(np.zeros((1, 3, 32, 32), np.float32))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('runtime', ['onnx', pytest.param('xml', marks=requires_openvino)])
 def test_metadata_round_trips(exported, runtime):
     meta = load_exported(exported[runtime]).metadata
@@ -151,6 +153,7 @@ def test_default_thresholds_and_input_size_come_from_the_config(workdir):
     assert config_input_size(paper) == (448, 448)  # Resize(scale=(448, 448))
 
 
+@pytest.mark.slow
 def test_gat_branch_is_folded_into_constants_and_runs_without_dgl(exports, workdir, tmp_path):
     gat = exports(GAT)
     graph = onnx.load(gat['onnx']).graph
@@ -200,6 +203,7 @@ def read_outputs(out_dir):
     return saved, rows
 
 
+@pytest.mark.slow
 def test_infer_from_exported_models_writes_the_checkpoints_outputs(exports, workdir,
                                                                    tmp_path):
     demo = exports(GAT)

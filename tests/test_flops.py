@@ -10,6 +10,8 @@ import mmpretrain_multilabel  # noqa: F401
 
 from .scripts import load_script
 
+pytestmark = pytest.mark.slow  # FLOPs of full-size paper configs
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 

@@ -109,6 +109,7 @@ def test_demo_cooccurrence_has_structure(tmp_path):
     assert p_sun_given_moon < onehot[:, sun].mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config,key', [(TINY_CONFIG, 'multi-label/mAP'),
                                         (TINY_RECIPE, 'multi-label/mAP_raw_ema_max')])
 def test_train_two_iterations_then_test(tmp_path, config, key):
@@ -158,6 +159,7 @@ def _run(cmd, env):
     return proc
 
 
+@pytest.mark.slow
 def test_two_process_cpu_training_and_evaluation_match_one_process(tmp_path):
     """dist_train.sh trains the main demo (SAM under DDP) with 2 CPU processes
     (gloo); evaluating its checkpoint with 2 processes equals the 1-process

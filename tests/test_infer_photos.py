@@ -23,6 +23,8 @@ from mmpretrain_multilabel.deployment import load_exported
 
 from .scripts import load_script
 
+pytestmark = pytest.mark.slow  # exports and real photos
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo', 'lite0_mld-aam_1xb32_demo-128px.py')
 infer = load_script('tools/infer.py')

@@ -139,6 +139,7 @@ def test_resumed_runs_skip_the_test(tmp_path):
     assert runner.param_schedulers[0].eta_max == pytest.approx(0.05)
 
 
+@pytest.mark.slow
 def test_run_with_estimation_equals_run_with_that_lr(tmp_path):
     """Everything the range test touched is restored: training with the hook
     equals training configured with the LR it found."""

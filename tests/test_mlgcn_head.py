@@ -266,6 +266,7 @@ def test_head_is_registered():
     ('configs/mlgcn/effv2s_mlgcn-asl_2xb42_voc07-448px.py', 20, (95.25, 10.83)),
     ('configs/mlgcn/effv2s_mlgcn-asl_2xb42_nus-wide-448px.py', 81, (66.30, 10.83)),
 ])
+@pytest.mark.slow
 def test_paper_configs(config, num_classes, paper):
     """Each paper config: the paper's row, ML-GCN's graph settings built from
     the training split, ASL at the paper's LR (VOC: difficult labels as
@@ -295,6 +296,7 @@ def test_paper_configs(config, num_classes, paper):
     assert head.layers[0].weight.grad is not None
 
 
+@pytest.mark.slow
 def test_coco_paper_config_runs_one_iteration_with_sam():
     """The whole EfficientNetV2-s + ML-GCN model of the COCO config, one step
     of the config's SAM optimizer (two passes through the graph) at 64 px."""
@@ -304,6 +306,7 @@ def test_coco_paper_config_runs_one_iteration_with_sam():
     assert torch.isfinite(log_vars['loss'])
 
 
+@pytest.mark.slow
 def test_demo_config_builds_its_graph_and_runs_one_iteration(tmp_path):
     """The demo config's graph spec is built from the demo training split
     (a small one here) with the offline GloVe 6B 50-d vectors."""

@@ -39,6 +39,7 @@ def test_paper_configs_are_found():
     assert len([n for n in names if n.startswith('effv2s_')]) >= 18
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', PAPER_CONFIGS, ids=osp.basename)
 def test_paper_config_builds_and_trains_one_iteration(config):
     init_default_scope('mmpretrain')  # optimizer wrappers are registered there

@@ -211,6 +211,7 @@ def assert_not_blank(png):
     return pixels
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_report_renders_without_errors(report, tmp_path):
     shot, console, probe = render_check(report['page'], tmp_path)
@@ -263,6 +264,7 @@ def test_tensorboard_runtime_base_and_flag_configure_the_backend(tmp_path):
         'LocalVisBackend', 'WandbVisBackend', 'TensorboardVisBackend']
 
 
+@pytest.mark.slow
 def test_tensorboard_flag_logs_loss_and_map(tmp_path):
     """Two iterations of the tiny demo with --tensorboard write event files
     holding the training loss and the validation mAP."""

@@ -83,6 +83,7 @@ def tensors(checkpoint: dict) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_sigkilled_run_resumes_bit_identical(tmp_path):
     cfg_path = write_config(tmp_path)
     full = train_tool.main([cfg_path, '--work-dir', str(tmp_path / 'full')])

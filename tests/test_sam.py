@@ -289,6 +289,7 @@ def _ddp_worker(rank, port, out_dir, batches):
         raise
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_match_references(tmp_path):
     """Real DDP (gloo, 2 forked processes): a local first pass equals SAM with
     per-shard perturbations; a synchronised one equals one process with the
@@ -318,6 +319,7 @@ def test_ddp_two_processes_match_references(tmp_path):
     assert (local - glob).abs().max() > 1e-6  # the two modes really differ
 
 
+@pytest.mark.slow
 def test_tools_two_processes_equal_one_process(tmp_path):
     """tools/train.py (1 process, batch 8) and tools/dist_train.sh (2 processes,
     batch 4 each) with the full recipe give the same weights, EMA weights, LR

@@ -10,7 +10,7 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
 from ..utils.arg_checks import check_channels, check_divisible, check_dropout, check_ints
-from .cosine_utils import CosineScoreMixin, Thr, l2_normalize, resolve_thr
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, l2_normalize
 
 
 class MLDecoderLayer(nn.Module):
@@ -145,10 +145,7 @@ class MLDecoderHead(CosineScoreMixin, MultiLabelClsHead):
                    num_layers=num_layers, num_groups=1 if num_groups is None else num_groups)
         check_divisible('MLDecoderHead', embed_dims, num_heads)
         check_dropout('MLDecoderHead', dropout)
-        if loss is None:
-            loss = dict(type='CrossEntropyLoss', use_sigmoid=True)
-        super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
-                         init_cfg=init_cfg)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg))
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.num_groups = min(100 if num_groups is None else num_groups, num_classes)

@@ -13,7 +13,7 @@ from ..utils.arg_checks import check_channels, check_ints
 from ..utils.eval_cache import EvalCacheMixin
 from ..utils.graph_buffers import cached_graph, register_graph_buffers
 from ..utils.graph_layers import GCNLayer, resolve_graph_backend
-from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, cosine_linear
 
 
 @MODELS.register_module()
@@ -92,10 +92,7 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
                  init_cfg: Optional[dict] = None):
         check_ints('MLGCNHead', num_classes=num_classes, in_channels=in_channels,
                    hidden_channels=hidden_channels)
-        if loss is None:
-            loss = dict(type='CrossEntropyLoss', use_sigmoid=True)
-        super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
-                         init_cfg=init_cfg)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg))
         try:
             self.graph_backend = resolve_graph_backend(graph_backend)
         except ImportError as e:

@@ -7,7 +7,7 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
 from ..utils.arg_checks import check_ints
-from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, cosine_linear
 
 
 @MODELS.register_module()
@@ -42,8 +42,8 @@ class MultiLabelCosineClsHead(CosineScoreMixin, MultiLabelClsHead):
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
         check_ints('MultiLabelCosineClsHead', num_classes=num_classes)
-        super().__init__(loss=dict(type='AAMLoss') if loss is None else loss,
-                         thr=resolve_thr(thr, num_classes), topk=topk, init_cfg=init_cfg)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg,
+                                           default_loss=dict(type='AAMLoss')))
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.fc = nn.Linear(in_channels, num_classes, bias=False)

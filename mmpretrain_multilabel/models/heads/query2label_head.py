@@ -10,7 +10,7 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
 from ..utils.arg_checks import check_channels, check_divisible, check_dropout, check_ints
-from .cosine_utils import CosineScoreMixin, Thr, l2_normalize, resolve_thr
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, l2_normalize
 
 
 def sine_position_encoding(height: int, width: int, embed_dims: int,
@@ -172,10 +172,7 @@ class Query2LabelHead(CosineScoreMixin, MultiLabelClsHead):
             raise ValueError(f'Query2LabelHead: embed_dims={embed_dims} must be a multiple of 4 '
                              '(sine position encoding)')
         check_dropout('Query2LabelHead', dropout)
-        if loss is None:
-            loss = dict(type='CrossEntropyLoss', use_sigmoid=True)
-        super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
-                         init_cfg=init_cfg)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg))
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.embed_dims = embed_dims
