@@ -18,6 +18,7 @@ from mmpretrain.registry import MODELS
 from PIL import Image
 
 import mmpretrain_multilabel  # noqa: F401
+from mmpretrain_multilabel.apis import inference
 from mmpretrain_multilabel.datasets import DEMO_CLASSES
 from mmpretrain_multilabel.deployment import load_exported
 
@@ -167,10 +168,10 @@ def test_pipeline_without_resize_predicts_photos_of_any_size(tmp_path, photos, d
 def test_batches_by_shape_groups_equal_shapes_in_input_order():
     shapes = [(3, 4, 5), (3, 5, 4), (3, 4, 5), (3, 4, 5), (3, 5, 4)]
     items = [(i, dict(inputs=torch.zeros(s))) for i, s in enumerate(shapes)]
-    got = [idx for idx, _ in infer.batches_by_shape(items, 2)]
+    got = [idx for idx, _ in inference.batches_by_shape(items, 2)]
     assert got == [[0, 2], [1, 4], [3]]
     assert sorted(sum(got, [])) == list(range(len(shapes)))
-    for _, samples in infer.batches_by_shape(items, 2):
+    for _, samples in inference.batches_by_shape(items, 2):
         assert len({tuple(s['inputs'].shape) for s in samples}) == 1
 
 
@@ -182,7 +183,7 @@ def test_every_shipped_config_resizes_to_its_training_size():
     for path in configs:
         cfg = Config.fromfile(path)
         pipeline = cfg.test_dataloader.dataset.pipeline
-        assert infer.fixes_input_size(pipeline), path
+        assert inference.fixes_input_size(pipeline), path
         train = cfg.train_dataloader.dataset
         sizes = [s['scale'] for s in train.get('pipeline', []) if s.get('type') == 'Resize']
         trained = (sizes[-1][1], sizes[-1][0]) if sizes else (train.img_size, train.img_size)
