@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/coco128_cv.py [--rows ROW ...] [--folds 3] [--epochs 12]
-        [--seeds 0] [--jobs 2] [--data-root ../shared/data/coco128] [--out runs.jsonl]
+        [--seeds 0] [--jobs 2] [--data-root data/coco128] [--out runs.jsonl]
     python benchmarks/coco128_cv.py --table-from runs.jsonl [more.jsonl ...]
 
 Every row trains one shipped config of ``configs/coco128/`` (optionally with
@@ -17,7 +17,6 @@ ranking: each class's positive rate) is printed beside it. The table gives the
 mean and the spread (sample standard deviation) over folds x seeds.
 """
 import argparse
-import copy
 import json
 import logging
 import multiprocessing
@@ -31,11 +30,10 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger
-from mmengine.runner import Runner
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
-from mmpretrain_multilabel.datasets import CocoMultiLabel, kfold_indices, label_matrix
+from mmpretrain_multilabel.apis.short_run import short_run_config, train_and_evaluate
+from mmpretrain_multilabel.datasets import CocoMultiLabel, dataset_label_matrix, kfold_indices
 from mmpretrain_multilabel.evaluation import chance_map
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -89,7 +87,8 @@ ROWS: Dict[str, tuple] = {
 
 def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[int],
                 val: Sequence[int], epochs: int, seed: int, work_dir: str) -> Config:
-    """``config`` trained on ``train``, evaluated once on ``val`` after ``epochs``."""
+    """``config`` trained on ``train``, evaluated once on ``val`` after ``epochs``
+    (:func:`~mmpretrain_multilabel.apis.short_run.short_run_config`)."""
     cfg = Config.fromfile(config)
     overrides = dict(overrides)
     drop = overrides.pop('drop_hooks', [])
@@ -97,43 +96,7 @@ def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[in
     if cfg.optim_wrapper.get('type') == 'OptimWrapper':  # SAM off: drop its arguments
         for key in ('rho', 'adaptive', 'sync_perturbation'):
             cfg.optim_wrapper.pop(key, None)
-    # no pick on the held-out fold, and no per-epoch evaluation to summarise
-    drop = set(drop) | {'SmoothedEarlyStoppingHook', 'TrainingSummaryHook'}
-    cfg.custom_hooks = [h for h in cfg.get('custom_hooks', []) if h['type'] not in drop]
-    cfg.work_dir = work_dir
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.train_cfg.max_epochs = epochs
-    cfg.train_cfg.val_interval = epochs + 1  # evaluated once, after training
-    for scheduler in cfg.param_scheduler if isinstance(cfg.param_scheduler, list) \
-            else [cfg.param_scheduler]:
-        if 'total_steps' in scheduler:  # OneCycle: its length is fixed when built
-            scheduler.total_steps = epochs
-    for loader, indices in (('train_dataloader', train), ('val_dataloader', val)):
-        cfg[loader].dataset.data_root = data_root
-        cfg[loader].dataset.indices = list(map(int, indices))
-    cfg.test_dataloader = cfg.val_dataloader
-    for part in ('neck', 'head'):  # label graphs count the training fold's labels only
-        module = cfg.model.get(part, None) or {}
-        if isinstance(module.get('graph'), dict) and 'dataset' in module['graph']:
-            module['graph']['dataset'] = copy.deepcopy(cfg.train_dataloader.dataset)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1000)
-    cfg.log_level = 'WARNING'
-    return cfg
-
-
-def train_and_evaluate(cfg: Config) -> Dict[str, float]:
-    """Train ``cfg`` and return the final validation metrics; with an EMA, those
-    of the EMA model and, as ``<metric>_origin``, of the raw one."""
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = dict(runner.val_loop.run())
-    for key, value in runner.message_hub.log_scalars.items():
-        if key.startswith('val/') and key.endswith('_origin'):  # MMPretrain's EMAHook
-            metrics[key[len('val/'):]] = value.current()
-    for handler in MMLogger.get_current_instance().handlers:
-        handler.close()
-    return metrics
+    return short_run_config(cfg, epochs, work_dir, data_root, train, val, seed, drop)
 
 
 def final_map(metrics: Dict[str, float]) -> float:
@@ -144,8 +107,8 @@ def final_map(metrics: Dict[str, float]) -> float:
 
 def fold_labels(data_root: str, indices: Sequence[int]) -> np.ndarray:
     """``[n, 80]`` labels of the coco128 images at ``indices``."""
-    ds = CocoMultiLabel(ann_file=ANN, data_root=data_root, indices=list(indices))
-    return label_matrix([ds.get_data_info(i) for i in range(len(ds))], len(ds.CLASSES))
+    return dataset_label_matrix(
+        CocoMultiLabel(ann_file=ANN, data_root=data_root, indices=list(indices)))
 
 
 def run_one(task: dict) -> dict:
@@ -226,7 +189,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--epochs', type=int, default=12)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--only-folds', type=int, nargs='+', help='run these folds only')
-    parser.add_argument('--data-root', default=osp.join(ROOT, '..', 'shared', 'data', 'coco128'))
+    parser.add_argument('--data-root', default=osp.join(ROOT, 'data', 'coco128'))
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='overrides applied to every row')
     parser.add_argument('--threads', type=int, default=None, help='torch threads')

@@ -26,15 +26,12 @@ import gc
 import json
 import os
 import os.path as osp
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-
-from mmpretrain_multilabel.datasets import CocoMultiLabel, validation  # noqa: E402
+from mmpretrain_multilabel.datasets import CocoMultiLabel, validation
 
 COCO_CAT_IDS = [
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,

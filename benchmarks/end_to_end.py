@@ -15,7 +15,6 @@ and 20 iterations on a GPU, unless given.
 """
 import argparse
 import os
-import sys
 import time
 from typing import Callable, Dict, List
 
@@ -25,10 +24,10 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
+import mmpretrain_multilabel  # noqa: F401
+from mmpretrain_multilabel.apis.complexity import build_inference_model
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
-sys.path.insert(0, ROOT)
-import mmpretrain_multilabel  # noqa: E402,F401
-from mmpretrain_multilabel.utils.complexity import build_inference_model  # noqa: E402
 
 MAIN_CONFIGS = [
     'configs/effv2s/effv2s_linear-asl_2xb42_coco-448px.py',

@@ -23,7 +23,6 @@ Usage::
 import argparse
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 
@@ -32,10 +31,8 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
-ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
-sys.path.insert(0, ROOT)
-import mmpretrain_multilabel  # noqa: E402,F401  registers the components
-from mmpretrain_multilabel.deployment import (  # noqa: E402
+import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.deployment import (
     DEFAULT_PRECISION,
     PRECISIONS,
     ScoresModel,
@@ -46,6 +43,8 @@ from mmpretrain_multilabel.deployment import (  # noqa: E402
     onnx_to_openvino,
     preprocessing_metadata,
 )
+
+ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..')
 
 DEMO = ('demo ML-Decoder (Lite0)', 'configs/demo/lite0_mld-aam_1xb32_demo-128px.py')
 FULL = ('EffV2-s ML-Decoder', 'configs/effv2s_mld_aam_coco.py', 448)

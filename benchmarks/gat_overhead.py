@@ -15,19 +15,14 @@ Usage::
         [--img-size 224] [--batch-size 1] [--iters 40] [--device cpu]
 """
 import argparse
-import os.path as osp
 import statistics
-import sys
 import time
 
 import numpy as np
 import torch
+from mmpretrain.registry import MODELS
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-
-from mmpretrain.registry import MODELS  # noqa: E402
-
-import mmpretrain_multilabel  # noqa: E402,F401  registers the components
+import mmpretrain_multilabel  # noqa: F401  registers the components
 
 BACKBONES = {
     # timm EfficientNet-Lite0 (1280 channels), no weights needed for timing

@@ -35,7 +35,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint, save_checkpoint
 from mmpretrain.structures import DataSample
 
-from mmpretrain_multilabel.utils.complexity import build_inference_model
+from mmpretrain_multilabel.apis.complexity import build_inference_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAPER = 'configs/effv2s_mld_aam_coco.py'

@@ -1,18 +1,18 @@
 """ML-Decoder head: batched group FC vs the original per-group loop.
 
-Times forward + backward (training mode) of ``MLDecoderHead`` against a
-straightforward implementation of the original algorithm on the same
-parameters: attention called with its default ``need_weights=True`` (the
-original's call) and the group FC as a Python loop over groups writing into a
-zero tensor. Outputs are checked to be identical (eval mode) first. Runs are
-interleaved and the median of each is reported, with their ratio, for
+Times forward + backward (training mode) of ``MLDecoderHead`` against the
+original ML-Decoder (``mmpretrain_multilabel/models/utils/ml_decoder_original.py``)
+loaded with the same weights: attention called with its default
+``need_weights=True`` (the original's call) and the group FC as a Python loop
+over groups writing into a zero tensor. Outputs are checked to be identical
+(eval mode) first. Runs are interleaved and the median of each is reported, with their ratio, for
 K = 20, 80, 500 at B x 1280 x 14 x 14 (EfficientNetV2-s at 448 px). The
 group-FC step alone is timed as well (the only part whose algorithm differs).
 
 Also prints the head's parameters and its FLOPs from MMEngine's analyzer
 (multiply-adds, batch 1; K = 500 also at 18 x 18, i.e. 576 px, as VG500 in
 the paper) beside the paper's head deltas, which come from a non-standard
-counter (see docs: REFERENCE section 1).
+counter (see docs/flops.md).
 
 Usage::
 
@@ -23,52 +23,23 @@ Usage::
 ratios at a smaller batch are not the issue's B = 32 figure.
 """
 import argparse
-import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-
-from mmpretrain_multilabel.models.heads import MLDecoderHead, group_fc  # noqa: E402
-from mmpretrain_multilabel.utils.complexity import flop_analyzer  # noqa: E402
+from mmpretrain_multilabel.apis.complexity import flop_analyzer
+from mmpretrain_multilabel.models.heads import MLDecoderHead, group_fc
+from mmpretrain_multilabel.models.utils.ml_decoder_original import (
+    loop_group_fc,
+    original_from_head,
+)
 
 # The paper's GFLOPs (EffV2-s + ML-Decoder minus EffV2-s) and MMEngine's
-# count of the original head (REFERENCE.md section 1).
+# count of the original head at 448 px (docs/flops.md).
 PAPER_DELTA = {20: 12.00 - 10.83, 80: 12.28 - 10.83, 500: 20.16 - 17.90}
-REFERENCE_MMENGINE = {20: 0.517, 80: 0.795, 500: 1.185}
-
-
-def loop_group_fc(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                  num_classes: int) -> torch.Tensor:
-    """The original's group FC: one matmul per group into a zero tensor."""
-    out = torch.zeros(h.shape[0], h.shape[1], weight.shape[2], dtype=h.dtype, device=h.device)
-    for i in range(h.shape[1]):
-        out[:, i, :] = torch.matmul(h[:, i, :], weight[i, :, :])
-    return out.flatten(1)[:, :num_classes] + bias
-
-
-class LoopMLDecoder(nn.Module):
-    """The original ML-Decoder forward on ``head``'s modules and parameters."""
-
-    def __init__(self, head: MLDecoderHead):
-        super().__init__()
-        self.head = head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        head = self.head
-        memory = head.act(head.embed(x.flatten(2).transpose(1, 2)))
-        tgt = head.query_embed.unsqueeze(0).expand(x.shape[0], -1, -1)
-        for layer in head.layers:
-            tgt = layer.norm1(tgt + layer.dropout1(tgt))
-            tgt2 = layer.multihead_attn(tgt, memory, memory)[0]  # need_weights=True
-            tgt = layer.norm2(tgt + layer.dropout2(tgt2))
-            tgt2 = layer.linear2(layer.dropout(torch.relu(layer.linear1(tgt))))
-            tgt = layer.norm3(tgt + layer.dropout3(tgt2))
-        return loop_group_fc(tgt, head.group_weight, head.group_bias, head.num_classes)
+ORIGINAL_MMENGINE = {20: 0.517, 80: 0.795, 500: 1.185}
 
 
 def head_flops(model: nn.Module, x: torch.Tensor) -> float:
@@ -116,8 +87,8 @@ def main(argv=None):
     rows = []
     for num_classes in args.classes:
         head = MLDecoderHead(num_classes=num_classes, in_channels=1280).to(device)
-        loop = LoopMLDecoder(head)
-        params = [p for p in head.parameters() if p.requires_grad]
+        loop = original_from_head(head)
+        params = [p for m in (head, loop) for p in m.parameters() if p.requires_grad]
         x = torch.randn(args.batch_size, 1280, 14, 14, device=device)
 
         head.eval()
@@ -137,7 +108,7 @@ def main(argv=None):
         w, b = head.group_weight, head.group_bias
         t_gfc, t_gloop = timed_pair(
             lambda t, w=w, b=b, k=num_classes: group_fc(t, w, b, k),
-            lambda t, w=w, b=b, k=num_classes: loop_group_fc(t, w, b, k),
+            lambda t, w=w, b=b, k=num_classes: loop_group_fc(t, w, k, b),
             (h, ), gparams, args.repeats)
         trainable = sum(p.numel() for p in params)
         rows.append((num_classes, head.num_groups, head.group_size, trainable,
@@ -153,10 +124,10 @@ def main(argv=None):
         f = f'{flops:.3f} ({flops_loop:.3f})'
         if flops_576 is not None:
             f += f'; 18x18: {flops_576:.3f}'
-        ref = REFERENCE_MMENGINE.get(k)
+        ref = ORIGINAL_MMENGINE.get(k)
         paper = f'{PAPER_DELTA[k]:.2f}' if k in PAPER_DELTA else '-'
         if ref is not None:
-            paper += f' (REFERENCE MMEngine: {ref})'
+            paper += f' (original, MMEngine: {ref})'
         print(f'| {k} | {groups} x {size} | {trainable / 1e6:.2f} M + {frozen / 1e3:.1f} k | {f} '
               f'| {paper} | {t_loop * 1e3:.0f} ms | {t_head * 1e3:.0f} ms | {t_loop / t_head:.2f}x '
               f'| {t_gloop * 1e3:.1f} ms | {t_gfc * 1e3:.1f} ms | {t_gloop / t_gfc:.1f}x '

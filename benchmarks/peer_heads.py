@@ -23,22 +23,17 @@ Usage::
         [--threads 1] [--num-classes 80] [--device cpu]
 """
 import argparse
-import os.path as osp
 import statistics
-import sys
 import time
 
 import numpy as np
 import torch
+from mmengine.analysis import FlopAnalyzer
+from mmpretrain.registry import MODELS
 from torch import nn
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-
-from mmengine.analysis import FlopAnalyzer  # noqa: E402
-from mmpretrain.registry import MODELS  # noqa: E402
-
-import mmpretrain_multilabel  # noqa: E402,F401  registers the components
-from mmpretrain_multilabel.utils.complexity import flop_analyzer  # noqa: E402
+import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.apis.complexity import flop_analyzer
 
 CHANNELS = 1280
 

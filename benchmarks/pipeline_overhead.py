@@ -33,7 +33,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
 
-from mmpretrain_multilabel.utils.complexity import build_inference_model
+from mmpretrain_multilabel.apis.complexity import build_inference_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CONFIGS = [

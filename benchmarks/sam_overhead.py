@@ -20,22 +20,17 @@ Usage::
         [--device cpu] [--threads 1] [--adaptive]
 """
 import argparse
-import os.path as osp
 import statistics
-import sys
 import time
 from contextlib import contextmanager
 
 import torch
+from mmengine.optim import OptimWrapper
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-
-from mmengine.optim import OptimWrapper  # noqa: E402
-from mmpretrain.registry import MODELS  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-
-import mmpretrain_multilabel  # noqa: E402,F401
-from mmpretrain_multilabel.engine import SAMOptimWrapper  # noqa: E402
+import mmpretrain_multilabel  # noqa: F401
+from mmpretrain_multilabel.engine import SAMOptimWrapper
 
 BACKBONES = dict(
     lite0=(dict(type='TIMMBackbone', model_name='efficientnet_lite0', pretrained=False),

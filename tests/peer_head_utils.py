@@ -12,6 +12,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.apis import prepare_label_graphs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -75,6 +76,8 @@ def _one_iteration(config, size, graph, optim):
         model_cfg.data_preprocessor = cfg.get('data_preprocessor')
     if graph is not None:
         model_cfg.head.graph = graph
+    cfg.model = model_cfg
+    model_cfg = prepare_label_graphs(cfg).model
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(model_cfg)
         if optim:

@@ -2,14 +2,18 @@
 (tiny input), the export latency benchmark (quick) and run_all's report
 assembly."""
 import os.path as osp
-import sys
+
+import pytest
+
+from .scripts import load_script
+
+pytestmark = pytest.mark.slow  # benchmarks run their scripts
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
 
 def test_end_to_end_benchmark_on_a_paper_config():
-    import run_all
+    run_all = load_script('benchmarks/run_all.py')
     code, output, _ = run_all.run_one([
         'end_to_end.py', '--size', '64', '--batch', '2', '--iters', '1', '--configs',
         'configs/effv2s/effv2s_linear-asl_2xb42_coco-448px.py'
@@ -23,7 +27,7 @@ def test_end_to_end_benchmark_on_a_paper_config():
 
 
 def test_export_latency_benchmark_quick():
-    import run_all
+    run_all = load_script('benchmarks/run_all.py')
     code, output, _ = run_all.run_one(['export_latency.py', '--size', '64', '--batch-sizes', '2',
                                        '--repeats', '1', '--threads', '1'])
     assert code == 0, output
@@ -36,7 +40,7 @@ def test_export_latency_benchmark_quick():
 
 
 def test_run_all_writes_one_report(tmp_path, monkeypatch):
-    import run_all
+    run_all = load_script('benchmarks/run_all.py')
     monkeypatch.setattr(run_all, 'plan', lambda full, gpu, amp: [
         ('works', ['end_to_end.py', '--help']),
         ('fails', ['end_to_end.py', '--no-such-flag']),
@@ -50,7 +54,7 @@ def test_run_all_writes_one_report(tmp_path, monkeypatch):
 
 
 def test_demo_comparison_trains_each_config_under_one_budget(tmp_path, capsys):
-    import demo_comparison
+    demo_comparison = load_script('benchmarks/demo_comparison.py')
     from mmengine.config import Config
     configs = [osp.join(ROOT, 'tests', 'data', name)
                for name in ('tiny_demo.py', 'tiny_recipe_demo.py')]

@@ -1,17 +1,12 @@
 """benchmarks/coco128_cv.py: the per-fold configs and the table, without training."""
-import importlib.util
 import json
 import os.path as osp
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from .scripts import load_script
 
 
 def _cv():
-    spec = importlib.util.spec_from_file_location(
-        'coco128_cv', osp.join(ROOT, 'benchmarks', 'coco128_cv.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('benchmarks/coco128_cv.py')
 
 
 def test_fold_config_trains_on_the_fold_and_picks_nothing_on_the_held_out_one(tmp_path):

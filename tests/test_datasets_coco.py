@@ -4,7 +4,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from dataset_test_utils import fast_gc  # noqa: F401
 
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.datasets import (
@@ -13,6 +12,8 @@ from mmpretrain_multilabel.datasets import (
     MarkIgnoredLabels,
 )
 from mmpretrain_multilabel.datasets.coco import scan_instances
+
+from .dataset_test_utils import fast_gc  # noqa: F401
 
 ANN = 'annotations/instances_train2017.json'
 

@@ -4,11 +4,9 @@ import json
 import os
 import os.path as osp
 import pickle
-import sys
 
 import numpy as np
 import pytest
-from dataset_test_utils import fast_gc, make_image  # noqa: F401
 
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.datasets import (
@@ -20,10 +18,12 @@ from mmpretrain_multilabel.datasets import (
     DatasetFormatError,
 )
 
+from .dataset_test_utils import fast_gc, make_image  # noqa: F401
+from .scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
-import pickle_to_multilabel_json as pkl_tool  # noqa: E402
-import to_multilabel_json as json_tool  # noqa: E402
+pkl_tool = load_script('tools/dataset_converters/pickle_to_multilabel_json.py')
+json_tool = load_script('tools/dataset_converters/to_multilabel_json.py')
 
 CLASSES = ['cat', 'dog', 'car']
 

@@ -4,7 +4,6 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from dataset_test_utils import fast_gc, make_image  # noqa: F401
 
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.datasets import (
@@ -14,6 +13,8 @@ from mmpretrain_multilabel.datasets import (
     VG500MultiLabel,
 )
 from mmpretrain_multilabel.datasets.nus_wide import parse_label_list
+
+from .dataset_test_utils import fast_gc, make_image  # noqa: F401
 
 C = NUS_WIDE_CATEGORIES
 

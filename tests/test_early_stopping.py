@@ -13,9 +13,10 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 from mmengine.optim import OneCycleLR
 from mmpretrain.engine.hooks import EMAHook
-from training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 from mmpretrain_multilabel.engine import SmoothedEarlyStoppingHook, smoothed_best_update
+
+from .training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 MONITOR = 'multi-label/mAP'
 ITERS = 2  # iterations per epoch of the fake runner
@@ -23,7 +24,7 @@ _hub_ids = itertools.count()
 
 
 def reference_rule(raw, ema, counting_from, patience=5):
-    """The rule as REFERENCE section 1 states it; returns (stop epoch or
+    """The rule as the paper states it (Sec. 3.5, arXiv 2209.06585); returns (stop epoch or
     None, smoothed best, wait) after the last processed epoch."""
     best, wait = 0.0, 0
     for epoch, (r, e) in enumerate(zip(raw, ema), 1):
@@ -239,6 +240,7 @@ def test_fine_tuning_from_a_checkpoint_starts_fresh():
     assert hook.best_smoothed == 0 and hook.history == []
 
 
+@pytest.mark.slow
 def test_interrupted_training_equals_straight_training(tmp_path):
     """tools/train.py: 4 epochs straight vs resumed (--resume) from the epoch-2
     checkpoint of that run, as after a crash (SAM, EMA, OneCycle, LR

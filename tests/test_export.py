@@ -26,18 +26,15 @@ from mmpretrain_multilabel.deployment import (
     load_exported,
     resolve_thresholds,
 )
-from mmpretrain_multilabel.models.necks.label_graph import random_label_graph
+from mmpretrain_multilabel.graph import random_label_graph
 from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
+
+from .scripts import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import infer  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    'export_tool', osp.join(ROOT, 'tools', 'deployment', 'export.py'))
-export_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(export_tool)
+infer = load_script('tools/infer.py')
+export_tool = load_script('tools/deployment/export.py')
 
 HAS_OPENVINO = importlib.util.find_spec('openvino') is not None
 requires_openvino = pytest.mark.skipif(
@@ -115,6 +112,7 @@ def torch_scores(model, x):
         return torch.stack([d.pred_score for d in model(x, mode='predict')]).numpy()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('runtime,atol', [
     ('onnx', 1e-4), pytest.param('xml', 1e-3, marks=requires_openvino)])
 def test_exported_scores_match_pytorch_at_any_batch_size(exported, runtime, atol):
@@ -130,6 +128,7 @@ def test_exported_scores_match_pytorch_at_any_batch_size(exported, runtime, atol
         model(np.zeros((1, 3, 32, 32), np.float32))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('runtime', ['onnx', pytest.param('xml', marks=requires_openvino)])
 def test_metadata_round_trips(exported, runtime):
     meta = load_exported(exported[runtime]).metadata
@@ -154,6 +153,7 @@ def test_default_thresholds_and_input_size_come_from_the_config(workdir):
     assert config_input_size(paper) == (448, 448)  # Resize(scale=(448, 448))
 
 
+@pytest.mark.slow
 def test_gat_branch_is_folded_into_constants_and_runs_without_dgl(exports, workdir, tmp_path):
     gat = exports(GAT)
     graph = onnx.load(gat['onnx']).graph
@@ -182,9 +182,9 @@ def test_gat_branch_is_folded_into_constants_and_runs_without_dgl(exports, workd
         x, want = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'want.npy')!r})
         for path in {models!r}:
             np.testing.assert_allclose(load_exported(path)(x), want, rtol=0, atol=1e-3)
-        sys.path.insert(0, 'tools')
-        import infer
-        out = infer.main([{gat['config']!r}, {gat['onnx']!r}, {str(workdir / 'data' / 'val')!r},
+        import runpy
+        infer = runpy.run_path('tools/infer.py', run_name='infer')
+        out = infer['main']([{gat['config']!r}, {gat['onnx']!r}, {str(workdir / 'data' / 'val')!r},
                           '--out-dir', {str(tmp_path / 'out')!r}, '--no-progress'])
         assert 'dgl' not in sys.modules or sys.modules['dgl'] is None
         print('RAN', len(out['paths']))
@@ -203,6 +203,7 @@ def read_outputs(out_dir):
     return saved, rows
 
 
+@pytest.mark.slow
 def test_infer_from_exported_models_writes_the_checkpoints_outputs(exports, workdir,
                                                                    tmp_path):
     demo = exports(GAT)

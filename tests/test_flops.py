@@ -1,16 +1,18 @@
-"""The FLOPs tool agrees with MMEngine's analyzer figures quoted in
-REFERENCE.md: EfficientNetV2-s 11.49 G at 448 and 19.00 G at 576; the
-ML-Decoder head +0.795 G (K=80, 448), +0.517 G (K=20, 448), +1.185 G (K=500,
-576); the GAT branch adds nothing at inference."""
+"""The FLOPs tool agrees with MMEngine's analyzer figures of docs/flops.md:
+EfficientNetV2-s 11.49 G at 448 and 19.00 G at 576; the ML-Decoder head
++0.795 G (K=80, 448), +0.517 G (K=20, 448), +1.185 G (K=500, 576); the GAT
+branch adds nothing at inference."""
 import os.path as osp
-import sys
 
 import pytest
 
 import mmpretrain_multilabel  # noqa: F401
 
+from .scripts import load_script
+
+pytestmark = pytest.mark.slow  # FLOPs of full-size paper configs
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 
 
 @pytest.mark.parametrize('config,backbone_gflops,head_gflops', [
@@ -19,7 +21,7 @@ sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
     ('configs/effv2s/effv2s_mld-aam_2xb42_vg500-576px.py', 19.00, 1.185),  # K=500, 576
 ])
 def test_backbone_and_ml_decoder_head_flops_from_the_tool(config, backbone_gflops, head_gflops):
-    import get_flops
+    get_flops = load_script('tools/analysis_tools/get_flops.py')
     shape, counts, paper = get_flops.count_config(osp.join(ROOT, config))
     assert shape == (paper['shape'],) * 2
     assert counts['backbone'][0] / 1e9 == pytest.approx(backbone_gflops, rel=0.02)
@@ -28,7 +30,7 @@ def test_backbone_and_ml_decoder_head_flops_from_the_tool(config, backbone_gflop
 
 
 def test_gat_branch_adds_nothing_at_inference(capsys):
-    import get_flops
+    get_flops = load_script('tools/analysis_tools/get_flops.py')
     config = osp.join(ROOT, 'configs/effv2s/effv2s_gat-mld-aam_2xb42_voc07-448px.py')
     get_flops.main([config, osp.join(ROOT, 'configs/effv2s/effv2s_mld-aam_2xb42_voc07-448px.py'),
                     '--random-graph', '--compare-paper', '--shape', '224'])

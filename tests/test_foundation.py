@@ -15,11 +15,12 @@ from mmpretrain.registry import DATASETS, HOOKS, MODELS
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.datasets import DEMO_CLASSES, DemoScenes, render_scene
 
+from .scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'lite0_linear-asl_1xb32_demo-128px.py')
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
 TINY_RECIPE = osp.join(ROOT, 'tests', 'data', 'tiny_recipe_demo.py')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 
 def _free_port() -> int:
@@ -108,14 +109,15 @@ def test_demo_cooccurrence_has_structure(tmp_path):
     assert p_sun_given_moon < onehot[:, sun].mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config,key', [(TINY_CONFIG, 'multi-label/mAP'),
                                         (TINY_RECIPE, 'multi-label/mAP_raw_ema_max')])
 def test_train_two_iterations_then_test(tmp_path, config, key):
     """tools/train.py with num_workers=0 trains, validates and checkpoints;
     tools/test.py evaluates the checkpoint; the summary is logged. Both the
     stock-head demo and the main demo (full recipe) run."""
-    import test as test_tool
-    import train as train_tool
+    test_tool = load_script('tools/test.py')
+    train_tool = load_script('tools/train.py')
     work_dir = tmp_path / 'work'
     runner = train_tool.main([config, '--work-dir', str(work_dir), '--cfg-options',
                               *_data_options(tmp_path / 'data')])
@@ -135,7 +137,7 @@ def test_train_two_iterations_then_test(tmp_path, config, key):
 
 
 def test_amp_flag_never_drops_a_custom_optim_wrapper():
-    from mmpretrain_multilabel.utils import enable_amp
+    from mmpretrain_multilabel.apis import enable_amp
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD'))))
     enable_amp(cfg)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
@@ -157,6 +159,7 @@ def _run(cmd, env):
     return proc
 
 
+@pytest.mark.slow
 def test_two_process_cpu_training_and_evaluation_match_one_process(tmp_path):
     """dist_train.sh trains the main demo (SAM under DDP) with 2 CPU processes
     (gloo); evaluating its checkpoint with 2 processes equals the 1-process

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.graph import LabelGraphError, build_label_graph
 from mmpretrain_multilabel.models.necks import GATReweightNeck
-from mmpretrain_multilabel.models.necks.label_graph import LabelGraphError, build_label_graph
 from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -43,7 +43,7 @@ def make_neck(**kw):
 
 
 def test_layer_type_switches_layer_class():
-    from mmpretrain_multilabel.models.necks import GATLayer, GCNLayer
+    from mmpretrain_multilabel.models.utils import GATLayer, GCNLayer
     gat = make_neck(layer_type='gat', num_layers=3)
     gcn = make_neck(layer_type='gcn', num_layers=3)
     assert all(type(m) is GATLayer for m in gat.layers)
@@ -304,7 +304,13 @@ def test_package_imports_without_graph_libraries_and_neck_names_installs(
     assert 'torch-geometric' in res.stdout
 
 
-def test_neck_builds_graph_from_dataset_spec(tmp_path):
+def test_graph_spec_is_built_before_the_neck(tmp_path):
+    """A config's build spec becomes a graph file in prepare_label_graphs; the
+    neck itself takes built graphs only and names that step."""
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+
+    from mmpretrain_multilabel.apis import prepare_label_graphs
     from mmpretrain_multilabel.datasets.demo_scenes import DEMO_CLASSES
     glove = tmp_path / 'g.txt'
     glove.write_text(''.join(f'{w} {i} {i % 3} 1\n'
@@ -315,9 +321,14 @@ def test_neck_builds_graph_from_dataset_spec(tmp_path):
                              pipeline=[dict(type='LoadImageFromFile')]),
                 word_vectors=str(glove), t=0.4, p=0.25,
                 cache_file=str(tmp_path / 'graph.npz'))
-    neck = GATReweightNeck(S, graph=spec, num_classes=14, hidden_channels=8,
-                           num_heads=2)
-    assert osp.isfile(tmp_path / 'graph.npz')
+    with pytest.raises(LabelGraphError, match='prepare_label_graphs'):
+        GATReweightNeck(S, graph=spec, num_classes=14)
+    neck_cfg = dict(type='GATReweightNeck', in_channels=S, graph=spec, num_classes=14,
+                    hidden_channels=8, num_heads=2)
+    cfg = prepare_label_graphs(Config(dict(model=dict(type='ImageClassifier', neck=neck_cfg))))
+    assert cfg.model.neck.graph == str(tmp_path / 'graph.npz')
+    assert prepare_label_graphs(cfg).model.neck.graph == cfg.model.neck.graph  # idempotent
+    neck = MODELS.build(cfg.model.neck)
     assert neck.node_features.shape == (14, 3)
     np.testing.assert_array_equal(neck.node_features[:, 0].numpy(),
                                   np.arange(14))

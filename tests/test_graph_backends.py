@@ -9,14 +9,14 @@ from mmengine.runner.checkpoint import load_checkpoint, save_checkpoint
 from mmpretrain.registry import MODELS
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
-from mmpretrain_multilabel.models.necks import graph_layers
-from mmpretrain_multilabel.models.necks.graph_layers import (
+from mmpretrain_multilabel.models.utils import graph_layers
+from mmpretrain_multilabel.models.utils.graph_buffers import graph_edges
+from mmpretrain_multilabel.models.utils.graph_layers import (
     GATLayer,
     GCNLayer,
     backend_graph,
     resolve_graph_backend,
 )
-from mmpretrain_multilabel.models.necks.graph_utils import graph_edges
 
 
 def _loads(load) -> bool:

@@ -3,7 +3,6 @@ MMPretrain's stock ImageClassificationInferencer on a plugin model."""
 import csv
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -11,36 +10,38 @@ import torch
 from mmengine.config import Config
 
 import mmpretrain_multilabel  # noqa: F401
+from mmpretrain_multilabel.apis import inference
 from mmpretrain_multilabel.datasets import DEMO_CLASSES, DemoScenes
+
+from .scripts import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import infer  # noqa: E402
+infer = load_script('tools/infer.py')
 
 
 def test_expand_inputs_files_folders_globs(tmp_path):
     for name in ('b.png', 'a.jpg', 'notes.txt', 'sub/c.PNG'):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b'x')
-    got = infer.expand_inputs([str(tmp_path), str(tmp_path / '**' / '*.PNG'),
+    got = inference.expand_inputs([str(tmp_path), str(tmp_path / '**' / '*.PNG'),
                                str(tmp_path / 'a.jpg')])
     assert got == [str(tmp_path / 'a.jpg'), str(tmp_path / 'b.png'),
                    str(tmp_path / 'sub' / 'c.PNG')]  # folder sorted, no duplicates
     with pytest.raises(FileNotFoundError, match='nothing'):
-        infer.expand_inputs([str(tmp_path / 'nothing*.png')])
+        inference.expand_inputs([str(tmp_path / 'nothing*.png')])
 
 
 def test_decide_keeps_scores_reaching_their_class_threshold():
     scores = np.array([[0.2, 0.7, 0.5], [0.9, 0.1, 0.49]], np.float32)
     thr = [0.2, 0.8, 0.5]
-    got = infer.decide(scores, thr, ['a', 'b', 'c'])
+    got = inference.decide(scores, thr, ['a', 'b', 'c'])
     want = []
     for row in scores:
         keep = [(c, float(row[i])) for i, c in enumerate('abc') if row[i] >= thr[i]]
         want.append(sorted(keep, key=lambda x: -x[1]))
     assert got == want
-    assert infer.decide(scores, 0.6, ['a', 'b', 'c']) == [[('b', pytest.approx(0.7))],
+    assert inference.decide(scores, 0.6, ['a', 'b', 'c']) == [[('b', pytest.approx(0.7))],
                                                           [('a', pytest.approx(0.9))]]
 
 

@@ -18,18 +18,18 @@ from mmpretrain.registry import MODELS
 from PIL import Image
 
 import mmpretrain_multilabel  # noqa: F401
+from mmpretrain_multilabel.apis import inference
 from mmpretrain_multilabel.datasets import DEMO_CLASSES
 from mmpretrain_multilabel.deployment import load_exported
 
+from .scripts import load_script
+
+pytestmark = pytest.mark.slow  # exports and real photos
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo', 'lite0_mld-aam_1xb32_demo-128px.py')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import infer  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    'export_tool', osp.join(ROOT, 'tools', 'deployment', 'export.py'))
-export_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(export_tool)
+infer = load_script('tools/infer.py')
+export_tool = load_script('tools/deployment/export.py')
 
 HAS_OPENVINO = importlib.util.find_spec('openvino') is not None
 NUM_PHOTOS = 24  # of the 128: enough sizes and aspect ratios, a short test
@@ -168,10 +168,10 @@ def test_pipeline_without_resize_predicts_photos_of_any_size(tmp_path, photos, d
 def test_batches_by_shape_groups_equal_shapes_in_input_order():
     shapes = [(3, 4, 5), (3, 5, 4), (3, 4, 5), (3, 4, 5), (3, 5, 4)]
     items = [(i, dict(inputs=torch.zeros(s))) for i, s in enumerate(shapes)]
-    got = [idx for idx, _ in infer.batches_by_shape(items, 2)]
+    got = [idx for idx, _ in inference.batches_by_shape(items, 2)]
     assert got == [[0, 2], [1, 4], [3]]
     assert sorted(sum(got, [])) == list(range(len(shapes)))
-    for _, samples in infer.batches_by_shape(items, 2):
+    for _, samples in inference.batches_by_shape(items, 2):
         assert len({tuple(s['inputs'].shape) for s in samples}) == 1
 
 
@@ -183,7 +183,7 @@ def test_every_shipped_config_resizes_to_its_training_size():
     for path in configs:
         cfg = Config.fromfile(path)
         pipeline = cfg.test_dataloader.dataset.pipeline
-        assert infer.fixes_input_size(pipeline), path
+        assert inference.fixes_input_size(pipeline), path
         train = cfg.train_dataloader.dataset
         sizes = [s['scale'] for s in train.get('pipeline', []) if s.get('type') == 'Resize']
         trained = (sizes[-1][1], sizes[-1][0]) if sizes else (train.img_size, train.img_size)

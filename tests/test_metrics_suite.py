@@ -347,6 +347,7 @@ def _dist_worker(rank, world_size, init_file, out_dir):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_process_evaluation_equals_one_process(tmp_path):
     """37 samples over 2 ranks (gloo): the sampler pads one duplicate, which
     the collection must drop; metrics and tuned thresholds match 1 process."""

@@ -1,18 +1,17 @@
 """tools/model_converters/ml_decoder_to_mmpretrain.py on checkpoints built in
 the original repository's layout (TResNet-L ``body.*`` + ``head.decoder.*``)."""
-import os.path as osp
-import sys
 from collections import OrderedDict
 
 import pytest
 import torch
-from ml_decoder_reference import OriginalMLDecoder
 from mmpretrain.registry import MODELS
 
 import mmpretrain_multilabel  # noqa: F401
+from mmpretrain_multilabel.models.utils.ml_decoder_original import OriginalMLDecoder
 
-sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'tools', 'model_converters'))
-import ml_decoder_to_mmpretrain as converter  # noqa: E402
+from .scripts import load_script
+
+converter = load_script('tools/model_converters/ml_decoder_to_mmpretrain.py')
 
 
 def original_tresnet_l_body():

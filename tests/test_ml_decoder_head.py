@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from ml_decoder_reference import OriginalMLDecoder
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.models.heads import MLDecoderHead, MultiLabelCosineClsHead, group_fc
+from mmpretrain_multilabel.models.utils.ml_decoder_original import (
+    OriginalMLDecoder,
+    original_from_head,
+)
 from mmpretrain_multilabel.utils import save_thresholds
 from mmpretrain_multilabel.utils.torch_compat import onnx_export_kwargs
 
@@ -55,6 +58,22 @@ def test_matches_original_forward(normalized, num_classes, groups, layers):
     head.eval()
     x = torch.randn(3, 16, 5, 4)
     torch.testing.assert_close(head((x, )), ref(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('normalized', [False, True])
+def test_original_from_head_carries_the_heads_weights(normalized):
+    """The benchmark's reference: the original layout loaded with a head's
+    weights computes the head's outputs; a head it cannot express is refused."""
+    torch.manual_seed(0)
+    head = build_head(23, 16, embed_dims=64, num_heads=8, ffn_dims=2048, num_groups=4,
+                      num_layers=2, normalized=normalized,
+                      loss=AAM if normalized else None).eval()
+    ref = original_from_head(head)
+    assert not ref.training
+    x = torch.randn(3, 16, 5, 4)
+    torch.testing.assert_close(ref(x), head((x, )), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match='8 attention heads'):
+        original_from_head(build_head())
 
 
 def test_map_and_token_inputs():

@@ -12,17 +12,18 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from peer_head_utils import (
+
+from mmpretrain_multilabel.apis.complexity import model_complexity
+from mmpretrain_multilabel.graph import LabelGraphError, build_label_graph
+from mmpretrain_multilabel.models.heads import MLGCNHead, ml_gcn_head
+from mmpretrain_multilabel.utils import save_thresholds
+
+from .peer_head_utils import (
     config_head_loss,
     config_one_iteration,
     random_graph,
     tiny_classifier,
 )
-
-from mmpretrain_multilabel.models.heads import MLGCNHead, ml_gcn_head
-from mmpretrain_multilabel.models.necks.label_graph import LabelGraphError, build_label_graph
-from mmpretrain_multilabel.utils import save_thresholds
-from mmpretrain_multilabel.utils.complexity import model_complexity
 
 K, N, C = 6, 5, 8
 AAM = dict(type='AAMLoss', s=12.0, gamma_neg=1.0)
@@ -68,7 +69,7 @@ def test_matches_dense_mlgcn(normalized):
 
 
 def test_initialisation_and_layers():
-    from mmpretrain_multilabel.models.necks import GCNLayer
+    from mmpretrain_multilabel.models.utils import GCNLayer
     head = build_head(hidden_channels=64)
     assert all(type(m) is GCNLayer for m in head.layers)
     assert [tuple(m.weight.shape) for m in head.layers] == [(N, 64), (64, C)]
@@ -226,7 +227,7 @@ def test_graph_sources_and_checks(tmp_path):
 
 
 def test_graph_libraries_are_imported_lazily_with_a_clear_error(monkeypatch):
-    from mmpretrain_multilabel.models.necks import graph_layers
+    from mmpretrain_multilabel.models.utils import graph_layers
     for module in (ml_gcn_head, graph_layers):
         tree = ast.parse(inspect.getsource(module))
         modules = [a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names]
@@ -265,6 +266,7 @@ def test_head_is_registered():
     ('configs/mlgcn/effv2s_mlgcn-asl_2xb42_voc07-448px.py', 20, (95.25, 10.83)),
     ('configs/mlgcn/effv2s_mlgcn-asl_2xb42_nus-wide-448px.py', 81, (66.30, 10.83)),
 ])
+@pytest.mark.slow
 def test_paper_configs(config, num_classes, paper):
     """Each paper config: the paper's row, ML-GCN's graph settings built from
     the training split, ASL at the paper's LR (VOC: difficult labels as
@@ -272,7 +274,8 @@ def test_paper_configs(config, num_classes, paper):
     from the absent annotations) trains on a 1280-channel map
     (tests/test_paper_configs.py runs every paper config's whole model)."""
     from mmengine.config import Config
-    from peer_head_utils import ROOT
+
+    from .peer_head_utils import ROOT
     spec = Config.fromfile(f'{ROOT}/{config}').model.head.graph
     assert spec.word_vectors == 'glove-6b-50d' and (spec.t, spec.p) == (0.4, 0.25)
     cfg, head, loss = config_head_loss(config, graph=random_graph(num_classes))
@@ -293,6 +296,7 @@ def test_paper_configs(config, num_classes, paper):
     assert head.layers[0].weight.grad is not None
 
 
+@pytest.mark.slow
 def test_coco_paper_config_runs_one_iteration_with_sam():
     """The whole EfficientNetV2-s + ML-GCN model of the COCO config, one step
     of the config's SAM optimizer (two passes through the graph) at 64 px."""
@@ -302,11 +306,13 @@ def test_coco_paper_config_runs_one_iteration_with_sam():
     assert torch.isfinite(log_vars['loss'])
 
 
+@pytest.mark.slow
 def test_demo_config_builds_its_graph_and_runs_one_iteration(tmp_path):
     """The demo config's graph spec is built from the demo training split
     (a small one here) with the offline GloVe 6B 50-d vectors."""
     from mmengine.config import Config
-    from peer_head_utils import ROOT
+
+    from .peer_head_utils import ROOT
     config = 'configs/demo/lite0_mlgcn-aam_1xb32_demo-128px.py'
     spec = Config.fromfile(f'{ROOT}/{config}').model.head.graph.to_dict()
     spec['dataset'].update(data_root=str(tmp_path / 'demo'), num_images=40, img_size=32)

@@ -14,7 +14,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmpretrain_multilabel  # noqa: F401
-from mmpretrain_multilabel.models.necks.label_graph import random_label_graph
+from mmpretrain_multilabel.graph import random_label_graph
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PAPER_CONFIGS = sorted(
@@ -39,6 +39,7 @@ def test_paper_configs_are_found():
     assert len([n for n in names if n.startswith('effv2s_')]) >= 18
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', PAPER_CONFIGS, ids=osp.basename)
 def test_paper_config_builds_and_trains_one_iteration(config):
     init_default_scope('mmpretrain')  # optimizer wrappers are registered there

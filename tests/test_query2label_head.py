@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from peer_head_utils import config_head_loss, config_one_iteration, tiny_classifier
 
 from mmpretrain_multilabel.models.heads import (
     Query2LabelHead,
@@ -16,6 +15,8 @@ from mmpretrain_multilabel.models.heads import (
     sine_position_encoding,
 )
 from mmpretrain_multilabel.utils import save_thresholds
+
+from .peer_head_utils import config_head_loss, config_one_iteration, tiny_classifier
 
 SMALL = dict(embed_dims=16, num_heads=2, ffn_dims=24)
 AAM = dict(type='AAMLoss', s=12.0, gamma_neg=1.0)

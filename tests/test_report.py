@@ -8,7 +8,6 @@ import os.path as osp
 import re
 import shutil
 import subprocess
-import sys
 from unittest import mock
 
 import mmengine
@@ -19,6 +18,7 @@ from mmengine.config import Config
 from PIL import Image
 
 import mmpretrain_multilabel  # noqa: F401
+from mmpretrain_multilabel.apis import enable_tensorboard, merge_test_args
 from mmpretrain_multilabel.datasets import DEMO_CLASSES
 from mmpretrain_multilabel.evaluation.metrics import MultiLabelSuite, gt_score_of
 from mmpretrain_multilabel.evaluation.report import (
@@ -28,14 +28,14 @@ from mmpretrain_multilabel.evaluation.report import (
     per_image_errors,
     worst_first,
 )
-from mmpretrain_multilabel.utils import enable_tensorboard
+
+from .scripts import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'lite0_linear-asl_1xb32_demo-128px.py')
 STOCK_RUNTIME = "'mmpretrain::_base_/default_runtime.py'"
 TENSORBOARD_RUNTIME = repr(osp.join(ROOT, 'configs', '_base_', 'default_runtime_tensorboard.py'))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
 REPORT_IMAGES = 8  # of the 13 tiny validation images: the cap is exercised
 CHROMIUM = next(filter(None, map(shutil.which, ('chromium', 'chromium-browser',
                                                  'google-chrome'))), None)
@@ -101,7 +101,7 @@ def test_report_is_written_by_the_main_process_only(tmp_path):
 def report(tmp_path_factory):
     """tools/test.py --report on an untrained tiny-demo checkpoint (13 demo
     validation images of 64 px), with the predictions dumped beside it."""
-    import test as test_tool
+    test_tool = load_script('tools/test.py')
     from mmengine.runner import save_checkpoint
     from mmpretrain.registry import MODELS
     root = tmp_path_factory.mktemp('report')
@@ -211,6 +211,7 @@ def assert_not_blank(png):
     return pixels
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_report_renders_without_errors(report, tmp_path):
     shot, console, probe = render_check(report['page'], tmp_path)
@@ -263,10 +264,11 @@ def test_tensorboard_runtime_base_and_flag_configure_the_backend(tmp_path):
         'LocalVisBackend', 'WandbVisBackend', 'TensorboardVisBackend']
 
 
+@pytest.mark.slow
 def test_tensorboard_flag_logs_loss_and_map(tmp_path):
     """Two iterations of the tiny demo with --tensorboard write event files
     holding the training loss and the validation mAP."""
-    import train as train_tool
+    train_tool = load_script('tools/train.py')
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     work_dir = tmp_path / 'work'
     runner = train_tool.main([TINY_CONFIG, '--work-dir', str(work_dir), '--tensorboard',
@@ -288,13 +290,13 @@ def test_report_keeps_the_ema_pass_only():
     """With the recipe's EMAHook (EMA and raw evaluated), the raw pass would
     overwrite the report; the report describes the checkpoint's state_dict
     (the EMA weights), which inference and export use."""
-    import test as test_tool
+    test_tool = load_script('tools/test.py')
     config = osp.join(ROOT, 'tests', 'data', 'tiny_recipe_demo.py')
     args = test_tool.parse_args([config, 'ckpt.pth', '--report', 'out'])
-    cfg = test_tool.merge_args(Config.fromfile(config), args)
+    cfg = merge_test_args(Config.fromfile(config), args)
     ema = [h for h in cfg.custom_hooks if h['type'] == 'EMAHook']
     assert ema and ema[0]['evaluate_on_ema'] and not ema[0]['evaluate_on_origin']
-    plain = test_tool.merge_args(Config.fromfile(config),
+    plain = merge_test_args(Config.fromfile(config),
                                  test_tool.parse_args([config, 'ckpt.pth']))
     assert [h for h in plain.custom_hooks if h['type'] == 'EMAHook'][0]['evaluate_on_origin']
 

@@ -26,11 +26,12 @@ from mmpretrain_multilabel.engine.hooks import (
 )
 from mmpretrain_multilabel.engine.hooks.early_stopping_hook import STATE_KEY as EARLY_STOPPING_KEY
 
+from .scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_RECIPE = osp.join(ROOT, 'tests', 'data', 'tiny_recipe_demo.py')
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-import train as train_tool  # noqa: E402
+train_tool = load_script('tools/train.py')
 
 EPOCHS = 3  # of 2 iterations each
 KILL_AT_ITER = 3  # inside the second epoch: resumes from epoch_1.pth
@@ -59,8 +60,8 @@ KILLER = textwrap.dedent("""
     import os, signal, sys
     from mmengine.hooks import Hook
     from mmpretrain.registry import HOOKS
-    sys.path.insert(0, 'tools')
-    import train
+    import runpy
+    train = runpy.run_path('tools/train.py', run_name='train')
 
     class Kill(Hook):
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
@@ -68,7 +69,7 @@ KILLER = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
 
     HOOKS.register_module(module=Kill)
-    train.main(sys.argv[1:])
+    train['main'](sys.argv[1:])
 """)
 
 
@@ -82,6 +83,7 @@ def tensors(checkpoint: dict) -> dict:
     return out
 
 
+@pytest.mark.slow
 def test_sigkilled_run_resumes_bit_identical(tmp_path):
     cfg_path = write_config(tmp_path)
     full = train_tool.main([cfg_path, '--work-dir', str(tmp_path / 'full')])

@@ -15,7 +15,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import BaseModel, MMDistributedDataParallel
-from training_recipe_utils import (
+
+from mmpretrain_multilabel.apis import enable_amp, merge_train_args
+from mmpretrain_multilabel.engine import AmpSAMOptimWrapper, SAMOptimWrapper
+
+from .training_recipe_utils import (
     free_port,
     load_ckpt,
     load_train_tool,
@@ -23,9 +27,6 @@ from training_recipe_utils import (
     train_2proc,
     write_tiny_config,
 )
-
-from mmpretrain_multilabel.engine import AmpSAMOptimWrapper, SAMOptimWrapper
-from mmpretrain_multilabel.utils.launch import enable_amp
 
 LR, MOMENTUM, WD, RHO = 0.1, 0.9, 1e-3, 0.05
 
@@ -288,6 +289,7 @@ def _ddp_worker(rank, port, out_dir, batches):
         raise
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_match_references(tmp_path):
     """Real DDP (gloo, 2 forked processes): a local first pass equals SAM with
     per-shard perturbations; a synchronised one equals one process with the
@@ -317,6 +319,7 @@ def test_ddp_two_processes_match_references(tmp_path):
     assert (local - glob).abs().max() > 1e-6  # the two modes really differ
 
 
+@pytest.mark.slow
 def test_tools_two_processes_equal_one_process(tmp_path):
     """tools/train.py (1 process, batch 8) and tools/dist_train.sh (2 processes,
     batch 4 each) with the full recipe give the same weights, EMA weights, LR
@@ -358,7 +361,7 @@ def test_amp_flag_selects_the_sam_amp_variant(tmp_path):
     tool = load_train_tool()
     path = write_tiny_config(tmp_path / 'amp.py', tmp_path / 'data')
     args = tool.parse_args([path, '--amp', '--work-dir', str(tmp_path / 'w')])
-    merged = tool.merge_args(Config.fromfile(path), args)
+    merged = merge_train_args(Config.fromfile(path), args)
     assert merged.optim_wrapper.type == 'AmpSAMOptimWrapper'
 
 

@@ -2,7 +2,6 @@
 registered metric, the thresholds file, plots and tools/tune_thresholds.py."""
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -15,9 +14,10 @@ from mmpretrain_multilabel.evaluation.metrics import ThresholdTuningMetric
 from mmpretrain_multilabel.evaluation.plots import PLOT_FILES, plot_evaluation
 from mmpretrain_multilabel.utils import load_thresholds
 
+from .scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
-sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 
 def ref_f1(scores, targets, thr):
@@ -135,7 +135,7 @@ def test_plots_are_written(tmp_path):
 
 
 def test_scoring_loader_uses_the_test_pipeline_once_in_order():
-    from tune_thresholds import scoring_dataloader
+    scoring_dataloader = load_script('tools/tune_thresholds.py').scoring_dataloader
     cfg = Config.fromfile(TINY_CONFIG)
     inner = cfg.train_dataloader.dataset
     cfg.train_dataloader.dataset = dict(type='RepeatDataset', times=3, dataset=inner)
@@ -168,7 +168,7 @@ def tiny_checkpoint(tmp_path_factory):
 def test_tune_tool_end_to_end(tmp_path, tiny_checkpoint):
     """Thresholds equal those tuned on an independent, augmentation-free
     scoring of the training images; validation reports default and adapt."""
-    import tune_thresholds as tool
+    tool = load_script('tools/tune_thresholds.py')
     from mmpretrain.apis import ImageClassificationInferencer
 
     from mmpretrain_multilabel.datasets import DEMO_CLASSES, DemoScenes

@@ -8,7 +8,6 @@ MMPretrain's ``VOC`` puts classes seen only in difficult objects in
 import numpy as np
 import pytest
 import torch
-from dataset_test_utils import fast_gc, make_image  # noqa: F401
 from mmpretrain.datasets import VOC
 from mmpretrain.datasets.categories import VOC2007_CATEGORIES
 from mmpretrain.models import ClsDataPreprocessor, MultiLabelClsHead
@@ -16,6 +15,8 @@ from mmpretrain.registry import METRICS, MODELS
 
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.datasets import MarkIgnoredLabels
+
+from .dataset_test_utils import fast_gc, make_image  # noqa: F401
 
 C = VOC2007_CATEGORIES
 # image id -> [(class, difficult)]

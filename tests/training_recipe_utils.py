@@ -1,13 +1,14 @@
 """Shared helpers of the training-recipe tests (SAM, early stopping, LR
 estimation): a tiny config on the embedded demo dataset, and runners of
 ``tools/train.py`` for 1 process (in-process) and 2 processes (CPU DDP)."""
-import importlib.util
 import os
 import os.path as osp
 import socket
 import subprocess
 
 import torch
+
+from .scripts import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECIPE = osp.join(ROOT, 'configs', '_base_', 'schedules', 'paper_recipe.py')
@@ -72,12 +73,8 @@ def write_tiny_config(path, data_root, *, norm='BN', batch_size=8, num_images=16
 
 
 def load_train_tool():
-    """``tools/train.py`` as a module (its ``main``/``merge_args``)."""
-    spec = importlib.util.spec_from_file_location(
-        'recipe_tests_train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``tools/train.py`` as a module (its ``main``/``parse_args``)."""
+    return load_script('tools/train.py')
 
 
 def train_1proc(config, work_dir, *extra):

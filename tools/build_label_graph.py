@@ -15,31 +15,28 @@ Examples::
 
 The file holds the class names, per-class counts, the co-occurrence matrix,
 P(j|i), the binarised and re-weighted adjacency, the node features and a
-provenance record (``mmpretrain_multilabel.models.necks.LabelGraph``).
+provenance record (``mmpretrain_multilabel.graph.LabelGraph``). A config whose
+neck or head gives ``graph=dict(dataset=...)`` needs no such step: the tools
+build and cache the graph before the model (``apis.prepare_label_graphs``).
 """
 import argparse
 import json
 import os
-import sys
 
 from mmengine.config import Config, DictAction
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-import mmpretrain_multilabel  # noqa: E402,F401  registers the components
-from mmpretrain_multilabel.models.necks.label_graph_builder import (  # noqa: E402
-    annotation_labels,
-    build_graph,
-    dataset_labels,
-    graph_summary,
-)
+import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.apis import prototypes_from_checkpoint
+from mmpretrain_multilabel.graph import dataset_labels, graph_summary
+from mmpretrain_multilabel.graph.builder import build_graph
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Build a label co-occurrence graph with node features')
     parser.add_argument('source', help='a config file (its training dataset '
-                        'is used) or an MMPretrain multilabel annotation file '
-                        '(.json)')
+                        'is used) or an annotation file (MMPretrain multilabel or COCO '
+                        'instances .json)')
     parser.add_argument('--out', required=True, help='output .npz file')
     parser.add_argument('--dataloader', default='train_dataloader',
                         help='config field whose dataset is counted')
@@ -97,7 +94,7 @@ def main(argv=None):
         label_source = dict(config=os.path.abspath(args.source),
                             field=args.dataloader)
     else:
-        classes, labels = annotation_labels(args.source)
+        classes, labels = dataset_labels(args.source)
         label_source = dict(annotation_file=os.path.abspath(args.source))
     if args.word_vectors == 'prototypes':
         if dataset_cfg is None:
@@ -109,7 +106,7 @@ def main(argv=None):
                      normalize=args.prototype_normalize)
     graph = build_graph(classes, labels, args.word_vectors, args.vocab,
                         parse_aliases(args.alias), args.t, args.p, args.rule,
-                        proto, dataset_cfg, label_source)
+                        proto, dataset_cfg, label_source, prototypes_from_checkpoint)
     path = graph.save(args.out)
     print(json.dumps(dict(out=path, **graph_summary(graph)), indent=1))
     return path

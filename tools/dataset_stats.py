@@ -20,23 +20,18 @@ import csv
 import json
 import os
 import os.path as osp
-import sys
 
-import numpy as np
+from mmengine.config import Config, DictAction
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
-
-from mmpretrain_multilabel.datasets import (  # noqa: E402
-    CheckedMultiLabelDataset,
-    CocoMultiLabel,
-    CsvMultiLabelDataset,
-    label_matrix,
+import mmpretrain_multilabel  # noqa: F401  registers the datasets
+from mmpretrain_multilabel.datasets import (
+    DatasetFormatError,
+    build_label_dataset,
+    dataset_from_annotation_file,
+    dataset_label_matrix,
 )
-from mmpretrain_multilabel.datasets.statistics import (  # noqa: E402
-    cooccurrence,
-    label_statistics,
-)
-from mmpretrain_multilabel.evaluation.plots import plot_cooccurrence  # noqa: E402
+from mmpretrain_multilabel.datasets.statistics import cooccurrence, label_statistics
+from mmpretrain_multilabel.evaluation.plots import plot_cooccurrence
 
 
 def parse_args(argv=None):
@@ -52,53 +47,28 @@ def parse_args(argv=None):
     parser.add_argument('--out-dir', help='where to write the outputs')
     parser.add_argument('--top-k', type=int, default=20,
                         help='number of co-occurring pairs to report')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)
 
 
-def dataset_from_config(path: str, split: str, cfg_options=None):
-    from mmengine.config import Config, DictAction
-    from mmengine.registry import init_default_scope
-    from mmpretrain.registry import DATASETS
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        opts = argparse.Namespace()
-        DictAction(option_strings=[], dest='o')(None, opts, cfg_options)
-        cfg.merge_from_dict(opts.o)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    loader = cfg.get(f'{split}_dataloader')
-    if loader is None:
-        raise SystemExit(f'{path}: no {split}_dataloader')
-    ds_cfg = loader.dataset
-    ds_cfg.pipeline = []  # labels only: never read the images
-    return DATASETS.build(ds_cfg)
-
-
-def dataset_from_file(path: str, classes=None, data_root: str = ''):
-    if not osp.isfile(path):
-        raise SystemExit(f'file not found: {path}')
-    if path.lower().endswith('.json'):
-        with open(path, 'rb') as f:
-            raw = f.read()
-        if b'"data_list"' in raw:
-            return CheckedMultiLabelDataset(ann_file=path, classes=classes,
-                                            data_root=data_root)
-        if b'"annotations"' in raw and b'"categories"' in raw:
-            return CocoMultiLabel(ann_file=path, data_root=data_root)
-        raise SystemExit(f'{path}: neither a COCO instances file nor an '
-                         'MMPretrain MultiLabelDataset file')
-    if classes is None:
-        raise SystemExit(f'{path}: a CSV/TXT list needs --classes')
-    return CsvMultiLabelDataset(ann_file=path, classes=classes,
-                                data_root=data_root)
-
-
-def get_label_matrix(dataset) -> np.ndarray:
-    if hasattr(dataset, 'get_label_matrix'):
-        return dataset.get_label_matrix()
-    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    return label_matrix(infos, len(dataset.metainfo['classes']))
+def load_dataset(args):
+    """The dataset of a config's split or of an annotation file (labels
+    only, no image is read) and a name for the outputs."""
+    if args.source.endswith('.py'):
+        cfg = Config.fromfile(args.source)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        loader = cfg.get(f'{args.split}_dataloader')
+        if loader is None:
+            raise SystemExit(f'{args.source}: no {args.split}_dataloader')
+        name = f'{osp.splitext(osp.basename(args.source))[0]}_{args.split}'
+        return build_label_dataset(loader.dataset), name
+    try:
+        dataset = dataset_from_annotation_file(args.source, args.classes, args.data_root)
+    except (FileNotFoundError, DatasetFormatError) as e:
+        raise SystemExit(str(e)) from e
+    return dataset, osp.splitext(osp.basename(args.source))[0]
 
 
 def _fmt(value, digits: int = 1) -> str:
@@ -131,17 +101,9 @@ def print_report(stats: dict, top: int = 10) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    import mmpretrain_multilabel  # noqa: F401  registers the datasets
-    if args.source.endswith('.py'):
-        dataset = dataset_from_config(args.source, args.split,
-                                      args.cfg_options)
-        name = f'{osp.splitext(osp.basename(args.source))[0]}_{args.split}'
-    else:
-        dataset = dataset_from_file(args.source, args.classes,
-                                    args.data_root)
-        name = osp.splitext(osp.basename(args.source))[0]
+    dataset, name = load_dataset(args)
     classes = list(dataset.metainfo['classes'])
-    mat = get_label_matrix(dataset)
+    mat = dataset_label_matrix(dataset)
     stats = label_statistics(mat, classes, args.top_k)
     stats['source'] = args.source
     out_dir = args.out_dir or osp.join('work_dirs', 'dataset_stats', name)

@@ -26,6 +26,6 @@ esac
     -c "$constraints" \
     -e ".[$graph_extras,demo,deploy,tensorboard,tests]"
 "$PYTHON" -c "import mmpretrain_multilabel, torch, torchvision, $graph_modules
-from mmpretrain_multilabel.models.necks import resolve_graph_backend
+from mmpretrain_multilabel.models.utils import resolve_graph_backend
 print('mmpretrain_multilabel', mmpretrain_multilabel.__version__, 'ready: torch',
       torch.__version__, 'graph backend', resolve_graph_backend('auto'))"

@@ -9,24 +9,11 @@ restores them on resume and refuses a truncated checkpoint or one of another
 config with an error naming the file.
 """
 import argparse
-import os
-import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-import mmpretrain_multilabel  # noqa: E402,F401  registers the components
-from mmpretrain_multilabel.utils import (  # noqa: E402
-    enable_amp,
-    enable_exact_resume,
-    enable_tensorboard,
-    init_distributed,
-    parse_with_launcher,
-    prepare_dataloaders,
-    setup_work_dir,
-)
+import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.apis import build_runner, merge_train_args, parse_with_launcher
 
 
 def parse_args(argv=None):
@@ -74,44 +61,9 @@ def parse_args(argv=None):
     return args
 
 
-def merge_args(cfg: Config, args) -> Config:
-    """Merge command-line arguments into the config."""
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-    cfg.launcher = args.launcher
-    setup_work_dir(cfg, args.config, args.work_dir)
-    if args.amp:
-        enable_amp(cfg)
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-    if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
-    if args.tensorboard:
-        enable_tensorboard(cfg)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    enable_exact_resume(cfg)
-    prepare_dataloaders(
-        cfg,
-        pin_memory=not args.no_pin_memory,
-        persistent_workers=not args.no_persistent_workers)
-    return cfg
-
-
 def main(argv=None):
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    init_distributed(cfg)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(merge_train_args(Config.fromfile(args.config), args))
     runner.train()
     return runner
 

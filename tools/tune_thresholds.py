@@ -1,6 +1,6 @@
 """Tune per-class decision thresholds and report their effect on validation.
 
-Sec. 6.2 of Prokofiev & Sovrasov 2022 (https://arxiv.org/abs/2204.04479):
+Sec. 6.2 of Prokofiev & Sovrasov 2022 (https://arxiv.org/abs/2209.06585):
 
 1. score the *training* split with the test pipeline (no training
    augmentation; dataset wrappers such as ``RepeatDataset`` are dropped, so
@@ -19,23 +19,20 @@ Then: ``tools/infer.py CONFIG CHECKPOINT IMAGES --thresholds thresholds.json``.
 """
 import argparse
 import copy
-import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.dist import is_main_process
-from mmengine.runner import Runner, TestLoop
+from mmengine.runner import TestLoop
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
-import mmpretrain_multilabel  # noqa: E402,F401  registers the components
-from mmpretrain_multilabel.utils import (  # noqa: E402
-    init_distributed,
-    load_thresholds,
+import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.apis import (
+    build_runner,
     parse_with_launcher,
     prepare_dataloaders,
     setup_work_dir,
 )
+from mmpretrain_multilabel.utils import load_thresholds
 
 REPORT_KEYS = ('mAP', 'OF1', 'CF1', 'OF1-adapt', 'CF1-adapt', 'mean-F1',
                'mean-F1-adapt')
@@ -168,9 +165,8 @@ def main(argv=None) -> dict:
                 'param_scheduler', 'val_dataloader', 'val_cfg',
                 'val_evaluator'):
         cfg.pop(key, None)
-    init_distributed(cfg)
 
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.call_hook('before_run')
     runner.load_or_resume()
     metrics = dict(runner.test_loop.run())

@@ -2,6 +2,7 @@ from .base_multilabel import MultiLabelBase, label_matrix
 from .coco import CocoMultiLabel
 from .custom import CheckedMultiLabelDataset, CsvMultiLabelDataset
 from .demo_scenes import DEMO_CLASSES, DemoScenes, render_scene
+from .loading import build_label_dataset, dataset_from_annotation_file, dataset_label_matrix
 from .nus_wide import NUS_WIDE_CATEGORIES, NusWideMultiLabel
 from .splits import kfold_indices
 from .transforms import CheckedLoadImageFromFile, MarkIgnoredLabels, RelativeCutout
@@ -13,5 +14,6 @@ __all__ = [
     'CocoMultiLabel', 'CheckedMultiLabelDataset', 'CsvMultiLabelDataset',
     'NUS_WIDE_CATEGORIES', 'NusWideMultiLabel', 'VG500MultiLabel',
     'CheckedLoadImageFromFile', 'MarkIgnoredLabels', 'RelativeCutout',
-    'CorruptImageError', 'DatasetFormatError', 'kfold_indices'
+    'CorruptImageError', 'DatasetFormatError', 'kfold_indices', 'build_label_dataset',
+    'dataset_from_annotation_file', 'dataset_label_matrix'
 ]

@@ -25,18 +25,34 @@ IGNORE_KEYS = ('gt_label_difficult', 'gt_label_ignore')
 def label_matrix(data_infos, num_classes: int) -> np.ndarray:
     """``(N, K)`` int8 matrix from samples' ``gt_label`` and ignore keys.
 
-    A class listed as positive stays positive even if it is also listed as
-    difficult (VOC: a class with one non-difficult object is positive).
+    The one label-matrix builder of the package: datasets, statistics and
+    label graphs all count from it. A class listed as positive stays
+    positive even if it is also listed as difficult (VOC: a class with one
+    non-difficult object is positive).
+
+    Args:
+        data_infos (Sequence[dict]): Samples with ``gt_label`` (positive
+            class indices) and optionally ``gt_label_difficult`` /
+            ``gt_label_ignore``.
+        num_classes (int): Number of classes K.
+
+    Returns:
+        np.ndarray: int8 ``(N, K)``: 1 positive, 0 negative, -1 ignored.
+
+    Raises:
+        ValueError: A label index outside ``[0, K)``, naming the sample.
     """
     mat = np.zeros((len(data_infos), num_classes), dtype=np.int8)
     for i, info in enumerate(data_infos):
-        for key in IGNORE_KEYS:
-            ignored = info.get(key)
-            if ignored is not None and len(ignored):
-                mat[i, np.asarray(ignored, dtype=np.int64)] = -1
-        pos = info.get('gt_label')
-        if pos is not None and len(pos):
-            mat[i, np.asarray(pos, dtype=np.int64)] = 1
+        for key in (*IGNORE_KEYS, 'gt_label'):
+            idx = info.get(key)
+            if idx is None or not len(idx):
+                continue
+            idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+            if idx.min() < 0 or idx.max() >= num_classes:
+                raise ValueError(f'sample {i}: {key} index out of range [0, {num_classes}): '
+                                 f'{idx.tolist()}')
+            mat[i, idx] = 1 if key == 'gt_label' else -1
     return mat
 
 

@@ -11,7 +11,7 @@ exported and the model runs without DGL.
 import os
 import os.path as osp
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, List, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -58,14 +58,17 @@ class ScoresModel(nn.Module):
         return torch.sigmoid(logits)
 
 
-def load_model(config: str, checkpoint: str) -> Tuple[nn.Module, Config, List[str]]:
+def load_model(config: Union[str, Config],
+               checkpoint: str) -> Tuple[nn.Module, Config, List[str]]:
     """Build a config's model in eval mode and load a checkpoint into it.
 
     As ``mmpretrain.apis.get_model`` does, but the class names must come
     from the checkpoint.
 
     Args:
-        config: Config file.
+        config: Config file or config. Label-graph build specs
+            (``graph=dict(dataset=...)``) must have been built
+            (``mmpretrain_multilabel.apis.load_config`` reads a file so).
         checkpoint: Checkpoint with ``meta['dataset_meta']['classes']``
             (MMEngine's runner saves it).
 
@@ -77,10 +80,13 @@ def load_model(config: str, checkpoint: str) -> Tuple[nn.Module, Config, List[st
         ValueError: The checkpoint has no class names, or not one per
             output of the head.
     """
-    for kind, path in (('config', config), ('checkpoint', checkpoint)):
+    paths = [('checkpoint', checkpoint)]
+    if isinstance(config, str):
+        paths.insert(0, ('config', config))
+    for kind, path in paths:
         if not osp.isfile(path):
             raise FileNotFoundError(f'{kind} not found: {path}')
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
     model_cfg = cfg.model.copy()
     model_cfg.data_preprocessor = data_preprocessor_cfg(cfg)
     with DefaultScope.overwrite_default_scope('mmpretrain'):

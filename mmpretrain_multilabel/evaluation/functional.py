@@ -1,7 +1,9 @@
 """Vectorised multilabel metrics and per-class threshold tuning.
 
 Pure functions on ``(N, K)`` score and target arrays (N samples, K classes),
-the definitions of ``../shared/docs/REFERENCE.md`` section 2:
+with the definitions of ML-GCN (Chen et al. 2019,
+https://arxiv.org/abs/1904.03582) that Prokofiev & Sovrasov 2022
+(https://arxiv.org/abs/2209.06585) report with:
 
 - AP per class, non-interpolated (mean over positives of the precision at
   their rank); tied scores form one threshold, as in scikit-learn's
@@ -10,7 +12,7 @@ the definitions of ``../shared/docs/REFERENCE.md`` section 2:
   ``MultiLabelMetric``) or for the top-k scores of each sample, per class
   ``Nc`` (correct positives), ``Np`` (predicted positives), ``Ng``
   (ground-truth positives), then CP, CR, CF1 = 2 CP CR / (CP + CR)
-  (ML-GCN, Q2L, https://arxiv.org/abs/2204.04479), OP, OR, OF1 and the mean
+  (ML-GCN, Q2L, https://arxiv.org/abs/2209.06585), OP, OR, OF1 and the mean
   of per-class F1 (what MMPretrain's ``MultiLabelMetric(average='macro')``
   calls f1-score). A ratio with a zero denominator is 0, never NaN.
 

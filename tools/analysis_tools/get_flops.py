@@ -13,13 +13,11 @@ docs/flops.md).
 """
 import argparse
 import os
-import sys
 
 from mmengine.config import Config
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
-import mmpretrain_multilabel  # noqa: E402,F401
-from mmpretrain_multilabel.utils.complexity import build_inference_model, model_complexity  # noqa: E402,E501
+import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.apis import build_inference_model, model_complexity
 
 
 def parse_args(argv=None):

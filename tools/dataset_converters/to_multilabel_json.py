@@ -30,19 +30,16 @@ import glob
 import json
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-
-from mmpretrain_multilabel.datasets import (  # noqa: E402
+from mmpretrain_multilabel.datasets import (
     CocoMultiLabel,
     CsvMultiLabelDataset,
 )
-from mmpretrain_multilabel.datasets.custom import (  # noqa: E402
+from mmpretrain_multilabel.datasets.custom import (
     read_csv_rows,
     split_label_names,
 )
-from mmpretrain_multilabel.datasets.validation import (  # noqa: E402
+from mmpretrain_multilabel.datasets.validation import (
     read_class_names,
 )
 

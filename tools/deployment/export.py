@@ -11,11 +11,10 @@ runs it.
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
-import mmpretrain_multilabel  # noqa: E402,F401  registers the components
-from mmpretrain_multilabel.deployment import (  # noqa: E402
+import mmpretrain_multilabel  # noqa: F401  registers the components
+from mmpretrain_multilabel.apis import load_config
+from mmpretrain_multilabel.deployment import (
     DEFAULT_OPSET,
     FORMATS,
     config_input_size,
@@ -50,7 +49,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> str:
     args = parse_args(argv)
-    model, cfg, classes = load_model(args.config, args.checkpoint)
+    model, cfg, classes = load_model(load_config(args.config), args.checkpoint)
     if args.input_size is not None:
         input_size = (args.input_size, args.input_size)
     else:

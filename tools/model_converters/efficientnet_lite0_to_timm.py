@@ -9,12 +9,10 @@ checkpoint_path=OUT.pth)`` or ``timm.create_model(..., checkpoint_path=...)``.
 """
 import argparse
 import os
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
-from mmpretrain_multilabel.models.utils.offline_weights import (  # noqa: E402
+from mmpretrain_multilabel.models.utils.offline_weights import (
     convert_efficientnet_lite0,
     efficientnet_lite0_package_file,
 )

@@ -34,14 +34,9 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
+from mmpretrain_multilabel.models.utils.ml_decoder_original import HEAD_RENAMES
+
 HEAD_PREFIXES = ('head.decoder.', 'fc.decoder.')  # TResNet / ResNet-50 variants
-HEAD_RENAMES = {
-    'embed_standart.weight': 'embed.weight',
-    'embed_standart.bias': 'embed.bias',
-    'query_embed.weight': 'query_embed',
-    'duplicate_pooling': 'group_weight',
-    'duplicate_pooling_bias': 'group_bias',
-}
 LAYER_KEY = re.compile(r'^layers\.(\d+)\.(.+)$')
 
 StateDict = Dict[str, torch.Tensor]

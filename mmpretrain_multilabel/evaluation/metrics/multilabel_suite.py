@@ -1,7 +1,9 @@
 """One metric for multilabel evaluation: mAP, CP/CR/CF1, OP/OR/OF1, mean F1,
 at a threshold and at top-k, in one vectorised pass.
 
-Definitions: ``../shared/docs/REFERENCE.md`` section 2 and
+Definitions: those of ML-GCN (Chen et al. 2019,
+https://arxiv.org/abs/1904.03582) and Prokofiev & Sovrasov 2022
+(https://arxiv.org/abs/2209.06585), written out in
 :mod:`mmpretrain_multilabel.evaluation.functional`.
 """
 import logging
@@ -173,7 +175,7 @@ class MultiLabelSuite(BaseMetric):
     Per class, ``Nc``/``Np``/``Ng`` are the correct, predicted and true
     positives; ``CP = mean Nc/Np``, ``CR = mean Nc/Ng``,
     ``CF1 = 2 CP CR / (CP + CR)`` (as ML-GCN, Q2L and
-    `Prokofiev & Sovrasov 2022 <https://arxiv.org/abs/2204.04479>`_),
+    `Prokofiev & Sovrasov 2022 <https://arxiv.org/abs/2209.06585>`_),
     ``OP = sum Nc / sum Np``, ``OR = sum Nc / sum Ng``, ``OF1`` their harmonic
     mean, and ``mean-F1`` the mean of per-class F1 (MMPretrain's macro
     ``f1-score``). A zero denominator gives 0. AP is non-interpolated, with

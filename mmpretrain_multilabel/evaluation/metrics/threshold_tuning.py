@@ -1,7 +1,7 @@
 """Per-class decision thresholds that maximise each class's F1.
 
 Sec. 6.2 and Table 10 of `Prokofiev & Sovrasov 2022
-<https://arxiv.org/abs/2204.04479>`_: tune on the training split scored
+<https://arxiv.org/abs/2209.06585>`_: tune on the training split scored
 without training augmentation, then report OF1/CF1 on validation with the
 tuned thresholds. ``tools/tune_thresholds.py`` drives both passes.
 """

@@ -43,6 +43,20 @@ def resolve_thr(thr: Thr, num_classes: int) -> Union[None, float, List[float]]:
     return load_thresholds(thr, num_classes=num_classes)
 
 
+#: The loss of a head built without one: MMPretrain's multilabel BCE.
+DEFAULT_LOSS = dict(type='CrossEntropyLoss', use_sigmoid=True)
+
+
+def cls_head_kwargs(num_classes: int, loss: Optional[dict], thr: Thr, topk: Optional[int],
+                    init_cfg: Optional[dict], default_loss: Optional[dict] = None) -> dict:
+    """``MultiLabelClsHead.__init__`` arguments of a head: its loss (else
+    ``default_loss``, else :data:`DEFAULT_LOSS`), ``thr`` read by
+    :func:`resolve_thr`, ``topk`` and ``init_cfg``."""
+    if loss is None:
+        loss = dict(default_loss or DEFAULT_LOSS)
+    return dict(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk, init_cfg=init_cfg)
+
+
 class CosineScoreMixin:
     """Score convention and thresholds for ``MultiLabelClsHead`` subclasses.
 

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
-from .cosine_utils import CosineScoreMixin, Thr, l2_normalize, resolve_thr
+from ..utils.arg_checks import check_channels, check_divisible, check_dropout, check_ints
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, l2_normalize
 
 
 class MLDecoderLayer(nn.Module):
@@ -139,21 +140,12 @@ class MLDecoderHead(CosineScoreMixin, MultiLabelClsHead):
                  thr: Thr = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
-        for name, value in [('num_classes', num_classes), ('in_channels', in_channels),
-                            ('embed_dims', embed_dims), ('num_heads', num_heads),
-                            ('ffn_dims', ffn_dims), ('num_layers', num_layers),
-                            ('num_groups', 1 if num_groups is None else num_groups)]:
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f'MLDecoderHead: {name}={value!r} must be a positive integer')
-        if embed_dims % num_heads:
-            raise ValueError(f'MLDecoderHead: embed_dims={embed_dims} is not divisible by '
-                             f'num_heads={num_heads}')
-        if not 0 <= dropout < 1:
-            raise ValueError(f'MLDecoderHead: dropout={dropout!r} not in [0, 1)')
-        if loss is None:
-            loss = dict(type='CrossEntropyLoss', use_sigmoid=True)
-        super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
-                         init_cfg=init_cfg)
+        check_ints('MLDecoderHead', num_classes=num_classes, in_channels=in_channels,
+                   embed_dims=embed_dims, num_heads=num_heads, ffn_dims=ffn_dims,
+                   num_layers=num_layers, num_groups=1 if num_groups is None else num_groups)
+        check_divisible('MLDecoderHead', embed_dims, num_heads)
+        check_dropout('MLDecoderHead', dropout)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg))
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.num_groups = min(100 if num_groups is None else num_groups, num_classes)
@@ -182,9 +174,7 @@ class MLDecoderHead(CosineScoreMixin, MultiLabelClsHead):
         elif x.dim() != 3:
             raise ValueError('MLDecoderHead expects a feature map [B, C, H, W] or tokens '
                              f'[B, N, C], got {tuple(x.shape)} (no pooling neck before it)')
-        if not torch.jit.is_tracing() and x.shape[-1] != self.in_channels:
-            raise ValueError(f'MLDecoderHead: in_channels={self.in_channels} but the input '
-                             f'has {x.shape[-1]} channels ({tuple(x.shape)})')
+        check_channels('MLDecoderHead', x, self.in_channels, dim=-1)
         memory = self.act(self.embed(x))
         h = self.query_embed.unsqueeze(0).expand(x.shape[0], -1, -1)
         for layer in self.layers:

@@ -1,51 +1,19 @@
 """ML-GCN classification head (Chen et al. 2019): a GCN over the label graph
 produces the K classifiers that are applied to the pooled image feature."""
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ..necks.graph_layers import GCNLayer, resolve_graph_backend
-from ..necks.graph_utils import as_graph_arrays, cached_graph, register_graph_buffers
-from ..necks.label_graph import LabelGraph, LabelGraphError
+from ...graph import GraphInput, LabelGraphError, graph_arrays
+from ..utils.arg_checks import check_channels, check_ints
 from ..utils.eval_cache import EvalCacheMixin
-from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
-
-GraphSpec = Union[str, LabelGraph, Dict[str, Any]]
-_ARRAY_KEYS = {'adjacency', 'adj_reweighted', 'adj_binary'}
-
-
-def load_graph_arrays(graph: GraphSpec, adjacency: str):
-    """``(node_features [K, N], adjacency [K, K])`` of a label graph given as
-    a ``.npz`` file, a :class:`LabelGraph`, arrays or a build spec (the
-    forms ``GATReweightNeck`` accepts), checked for shape and finiteness."""
-    if isinstance(graph, dict) and 'dataset' not in graph and (
-            'node_features' not in graph or not _ARRAY_KEYS & set(graph)):
-        raise LabelGraphError(
-            'MLGCNHead: graph must be a .npz from tools/build_label_graph.py, a build spec '
-            "dict(dataset=<training dataset cfg>, word_vectors='glove-6b-50d', ...) or arrays "
-            f'dict(node_features=[K, N], adjacency=[K, K]); got keys {sorted(graph)}')
-    if not isinstance(graph, (str, LabelGraph, dict)):
-        raise TypeError('MLGCNHead: graph must be a .npz path, a LabelGraph or a dict, got '
-                        f'{type(graph).__name__}')
-    feats, adj_rw, adj_bin, source = as_graph_arrays(graph)
-    adj = adj_rw if adjacency == 'reweighted' else adj_bin
-    if adj is None:
-        raise LabelGraphError(f'MLGCNHead: the {source} have no {adjacency} adjacency')
-    k = feats.shape[0]
-    if feats.ndim != 2 or feats.shape[1] == 0 or np.shape(adj) != (k, k):
-        raise LabelGraphError(f'MLGCNHead: node_features {feats.shape} and adjacency '
-                              f'{np.shape(adj)} must be [K, N] and [K, K] ({source})')
-    for name, arr in (('node_features', feats), ('adjacency', adj)):
-        if not np.isfinite(arr).all():
-            raise LabelGraphError(f'MLGCNHead: {name} of the {source} has NaN/inf')
-    if (np.asarray(adj) < 0).any():
-        raise LabelGraphError(f'MLGCNHead: adjacency of the {source} has negative values')
-    return np.asarray(feats, np.float32), np.asarray(adj, np.float32)
+from ..utils.graph_buffers import cached_graph, register_graph_buffers
+from ..utils.graph_layers import GCNLayer, resolve_graph_backend
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, cosine_linear
 
 
 @MODELS.register_module()
@@ -78,10 +46,13 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         num_classes (int): Number of classes K (must equal the graph's).
         in_channels (int): Channels C of the image feature.
         graph (str | LabelGraph | dict): ``.npz`` written by
-            ``tools/build_label_graph.py``; ``dict(node_features=[K, N],
-            adjacency=[K, K])``; or a build spec ``dict(dataset=<training
-            dataset cfg or annotation file>, word_vectors='glove-6b-50d', t=0.4,
-            p=0.25, ...)`` built once and cached (as ``GATReweightNeck``).
+            ``tools/build_label_graph.py``, a ``LabelGraph`` or
+            ``dict(node_features=[K, N], adjacency=[K, K])``. A config may give
+            a build spec ``dict(dataset=<training dataset cfg or annotation
+            file>, word_vectors='glove-6b-50d', t=0.4, p=0.25, ...)``, built
+            before the model by
+            :func:`mmpretrain_multilabel.apis.prepare_label_graphs` (as for
+            ``GATReweightNeck``).
         hidden_channels (int): Width of the first graph layer. Defaults to
             1024 (ML-GCN).
         adjacency (str): ``'reweighted'`` (ML-GCN) or ``'binary'`` adjacency
@@ -108,7 +79,7 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 graph: GraphSpec,
+                 graph: GraphInput,
                  hidden_channels: int = 1024,
                  adjacency: str = 'reweighted',
                  negative_slope: float = 0.2,
@@ -119,23 +90,15 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
                  topk: Optional[int] = None,
                  graph_backend: str = 'auto',
                  init_cfg: Optional[dict] = None):
-        for name, value in [('num_classes', num_classes), ('in_channels', in_channels),
-                            ('hidden_channels', hidden_channels)]:
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f'MLGCNHead: {name}={value!r} must be a positive integer')
-        if adjacency not in ('reweighted', 'binary'):
-            raise ValueError(f"MLGCNHead: adjacency={adjacency!r} must be 'reweighted' or "
-                             "'binary'")
-        if loss is None:
-            loss = dict(type='CrossEntropyLoss', use_sigmoid=True)
-        super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
-                         init_cfg=init_cfg)
+        check_ints('MLGCNHead', num_classes=num_classes, in_channels=in_channels,
+                   hidden_channels=hidden_channels)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg))
         try:
             self.graph_backend = resolve_graph_backend(graph_backend)
         except ImportError as e:
             raise ImportError(f'MLGCNHead builds graph convolutions. {e}') from e
 
-        feats, adj = load_graph_arrays(graph, adjacency)
+        feats, adj, _ = graph_arrays(graph, adjacency, 'MLGCNHead')
         if feats.shape[0] != num_classes:
             raise LabelGraphError(
                 f'MLGCNHead: num_classes={num_classes} but the label graph has '
@@ -180,9 +143,7 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         elif x.dim() != 2:
             raise ValueError('MLGCNHead expects a feature map [B, C, H, W] or a pooled '
                              f'feature [B, C], got {tuple(x.shape)}')
-        if not torch.jit.is_tracing() and x.shape[1] != self.in_channels:
-            raise ValueError(f'MLGCNHead: in_channels={self.in_channels} but the input has '
-                             f'{x.shape[1]} channels ({tuple(x.shape)})')
+        check_channels('MLGCNHead', x, self.in_channels)
         return x
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -6,7 +6,8 @@ import torch.nn as nn
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
-from .cosine_utils import CosineScoreMixin, Thr, cosine_linear, resolve_thr
+from ..utils.arg_checks import check_ints
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, cosine_linear
 
 
 @MODELS.register_module()
@@ -40,11 +41,9 @@ class MultiLabelCosineClsHead(CosineScoreMixin, MultiLabelClsHead):
                  thr: Thr = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
-        if not (isinstance(num_classes, int) and num_classes > 0):
-            raise ValueError(f'MultiLabelCosineClsHead: num_classes={num_classes!r} must be a '
-                             'positive integer')
-        super().__init__(loss=dict(type='AAMLoss') if loss is None else loss,
-                         thr=resolve_thr(thr, num_classes), topk=topk, init_cfg=init_cfg)
+        check_ints('MultiLabelCosineClsHead', num_classes=num_classes)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg,
+                                           default_loss=dict(type='AAMLoss')))
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.fc = nn.Linear(in_channels, num_classes, bias=False)

@@ -9,7 +9,8 @@ import torch.nn as nn
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
-from .cosine_utils import CosineScoreMixin, Thr, l2_normalize, resolve_thr
+from ..utils.arg_checks import check_channels, check_divisible, check_dropout, check_ints
+from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, l2_normalize
 
 
 def sine_position_encoding(height: int, width: int, embed_dims: int,
@@ -162,22 +163,16 @@ class Query2LabelHead(CosineScoreMixin, MultiLabelClsHead):
                  thr: Thr = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
-        for name, value, low in [('num_classes', num_classes, 1), ('in_channels', in_channels, 1),
-                                 ('embed_dims', embed_dims, 1), ('num_heads', num_heads, 1),
-                                 ('ffn_dims', ffn_dims, 1),
-                                 ('num_encoder_layers', num_encoder_layers, 0),
-                                 ('num_decoder_layers', num_decoder_layers, 1)]:
-            if not (isinstance(value, int) and value >= low):
-                raise ValueError(f'Query2LabelHead: {name}={value!r} must be an integer >= {low}')
-        if embed_dims % 4 or embed_dims % num_heads:
+        check_ints('Query2LabelHead', num_classes=num_classes, in_channels=in_channels,
+                   embed_dims=embed_dims, num_heads=num_heads, ffn_dims=ffn_dims,
+                   num_decoder_layers=num_decoder_layers)
+        check_ints('Query2LabelHead', minimum=0, num_encoder_layers=num_encoder_layers)
+        check_divisible('Query2LabelHead', embed_dims, num_heads)
+        if embed_dims % 4:
             raise ValueError(f'Query2LabelHead: embed_dims={embed_dims} must be a multiple of 4 '
-                             f'(sine position encoding) and of num_heads={num_heads}')
-        if not 0 <= dropout < 1:
-            raise ValueError(f'Query2LabelHead: dropout={dropout!r} not in [0, 1)')
-        if loss is None:
-            loss = dict(type='CrossEntropyLoss', use_sigmoid=True)
-        super().__init__(loss=loss, thr=resolve_thr(thr, num_classes), topk=topk,
-                         init_cfg=init_cfg)
+                             '(sine position encoding)')
+        check_dropout('Query2LabelHead', dropout)
+        super().__init__(**cls_head_kwargs(num_classes, loss, thr, topk, init_cfg))
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.embed_dims = embed_dims
@@ -208,9 +203,7 @@ class Query2LabelHead(CosineScoreMixin, MultiLabelClsHead):
         if x.dim() != 4:
             raise ValueError('Query2LabelHead expects a feature map [B, C, H, W] (no pooling '
                              f'neck before it), got {tuple(x.shape)}')
-        if not torch.jit.is_tracing() and x.shape[1] != self.in_channels:
-            raise ValueError(f'Query2LabelHead: in_channels={self.in_channels} but the input '
-                             f'has {x.shape[1]} channels ({tuple(x.shape)})')
+        check_channels('Query2LabelHead', x, self.in_channels)
         b, _, h, w = x.shape
         memory = self.input_proj(x.flatten(2).transpose(1, 2))  # [B, HW, D]
         pos = sine_position_encoding(h, w, self.embed_dims, device=x.device,

@@ -15,28 +15,23 @@ computed once and cached (no inference overhead; ONNX export and FLOP
 counters see it as a constant).
 
 The graph layers run on DGL or PyTorch Geometric (``graph_backend``, see
-``graph_layers``) with the same parameters and outputs; neither library is
-imported at package import, only when the neck is built.
+``models/utils/graph_layers.py``) with the same parameters and outputs;
+neither library is imported at package import, only when the neck is built.
+The label graph comes built (``mmpretrain_multilabel.graph``).
 """
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from ...graph import GraphInput, LabelGraphError, graph_arrays
+from ..utils.arg_checks import check_choices, check_ints
 from ..utils.eval_cache import EvalCacheMixin
-from .graph_layers import (  # noqa: F401 (importable from here)
-    DGL_SUPPORTED_TORCH,
-    GATLayer,
-    GCNLayer,
-    import_dgl,
-    resolve_graph_backend,
-)
-from .graph_utils import as_graph_arrays, cached_graph, register_graph_buffers
-from .label_graph import LabelGraph, LabelGraphError
+from ..utils.graph_buffers import cached_graph, register_graph_buffers
+from ..utils.graph_layers import GATLayer, GCNLayer, resolve_graph_backend
 
 
 @MODELS.register_module()
@@ -47,11 +42,15 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
         in_channels (int): Channels S of the backbone's last feature map;
             also the output size of the last graph layer.
         graph (str | LabelGraph | dict): The label graph: a ``.npz`` written
-            by ``tools/build_label_graph.py``; ``dict(node_features=[K, N],
-            adjacency=[K, K])``; or a build spec ``dict(dataset=<training
-            dataset cfg or annotation file>, word_vectors='glove-6b-50d' |
-            path | 'prototypes', t=0.4, p=0.25, cache_file=None, ...)`` that
-            is built once and cached (see ``load_or_build_graph``).
+            by ``tools/build_label_graph.py``, a ``LabelGraph`` or
+            ``dict(node_features=[K, N], adjacency=[K, K])`` (see
+            :func:`mmpretrain_multilabel.graph.graph_arrays`). A config may
+            give a build spec ``dict(dataset=<training dataset cfg or
+            annotation file>, word_vectors='glove-6b-50d' | path |
+            'prototypes', t=0.4, p=0.25, cache_file=None, ...)``:
+            :func:`mmpretrain_multilabel.apis.prepare_label_graphs` (called
+            by the tools before the model is built) builds it once, caches
+            it and puts the graph in its place.
         num_classes (int, optional): If given, must equal the graph's K.
         feature_dim (int, optional): If given, must equal the graph's node
             feature size N (e.g. 300 to insist on the paper's GloVe 300-d).
@@ -94,7 +93,7 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
 
     def __init__(self,
                  in_channels: int,
-                 graph: Union[str, LabelGraph, Dict[str, Any]],
+                 graph: GraphInput,
                  num_classes: Optional[int] = None,
                  feature_dim: Optional[int] = None,
                  layer_type: str = 'gat',
@@ -110,15 +109,9 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
                  graph_backend: str = 'auto',
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        _check_choice('layer_type', layer_type, ('gat', 'gcn'))
-        _check_choice('adjacency', adjacency, ('reweighted', 'binary'))
-        _check_choice('out_type', out_type, ('pooled', 'map'))
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f'GATReweightNeck: in_channels must be a '
-                             f'positive int, got {in_channels!r}')
-        if num_layers < 1:
-            raise ValueError(f'GATReweightNeck: num_layers must be >= 1, got '
-                             f'{num_layers}')
+        check_choices('GATReweightNeck', layer_type=(layer_type, ('gat', 'gcn')),
+                      out_type=(out_type, ('pooled', 'map')))
+        check_ints('GATReweightNeck', in_channels=in_channels, num_layers=num_layers)
         if layer_type == 'gat' and num_layers > 1 and (
                 hidden_channels % num_heads):
             raise ValueError(
@@ -131,19 +124,8 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
         self.out_type = out_type
         self.negative_slope = negative_slope
 
-        feats, adj_rw, adj_bin, source = as_graph_arrays(graph)
-        adj = adj_rw if adjacency == 'reweighted' else adj_bin
-        if adj is None:
-            raise LabelGraphError(f'GATReweightNeck: {source} have no '
-                                  f'{adjacency} adjacency')
+        feats, adj, source = graph_arrays(graph, adjacency, 'GATReweightNeck')
         k = feats.shape[0]
-        if feats.ndim != 2 or adj.shape != (k, k):
-            raise LabelGraphError(
-                f'GATReweightNeck: node_features {feats.shape} and adjacency '
-                f'{adj.shape} must be [K, N] and [K, K]')
-        for name, arr in (('node_features', feats), ('adjacency', adj)):
-            if not np.isfinite(arr).all():
-                raise LabelGraphError(f'GATReweightNeck: {name} has NaN/inf')
         if num_classes is not None and num_classes != k:
             raise LabelGraphError(
                 f'GATReweightNeck: num_classes={num_classes} but the label '
@@ -227,8 +209,3 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
             out = f * w.view(1, -1, 1, 1)
         return (out, ) if is_seq else out
 
-
-def _check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise ValueError(f'GATReweightNeck: {name} must be one of {choices}, '
-                         f'got {value!r}')

@@ -1,7 +1,10 @@
 from .eval_cache import EvalCacheMixin, state_key, trace_paused
+from .graph_buffers import cached_graph, graph_edges, register_graph_buffers
+from .graph_layers import GRAPH_BACKENDS, GATLayer, GCNLayer, import_dgl, resolve_graph_backend
 from .offline_weights import convert_efficientnet_lite0, load_offline_weights
 
 __all__ = [
-    'EvalCacheMixin', 'state_key', 'trace_paused', 'convert_efficientnet_lite0',
-    'load_offline_weights'
+    'EvalCacheMixin', 'state_key', 'trace_paused', 'cached_graph', 'graph_edges',
+    'register_graph_buffers', 'GRAPH_BACKENDS', 'GATLayer', 'GCNLayer', 'import_dgl',
+    'resolve_graph_backend', 'convert_efficientnet_lite0', 'load_offline_weights'
 ]

@@ -1,20 +1,30 @@
 """Build label graphs from datasets: labels, node features, caching.
 
-Used by ``tools/build_label_graph.py`` and by :class:`GATReweightNeck` when
-its ``graph`` is a build spec (``dict(dataset=..., word_vectors=...)``), so
-that a config needs no manual graph-building step: the graph is built once
-from the training split and cached as an ``.npz`` keyed by its inputs.
+Used by ``tools/build_label_graph.py`` and by
+:func:`mmpretrain_multilabel.apis.prepare_label_graphs`, which turns a
+config's build spec (``graph=dict(dataset=..., word_vectors=...)``) into a
+graph before the model is built, so that a config needs no manual
+graph-building step: the graph is built once from the training split and
+cached as an ``.npz`` keyed by its inputs.
+
+Image prototypes as node features need a model run over the training
+images; that runs a layer above (``apis``), which hands it in as
+``prototype_fn``.
 """
-import copy
 import datetime
 import hashlib
 import json
 import os
 import os.path as osp
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..datasets.loading import (
+    build_label_dataset,
+    dataset_from_annotation_file,
+    dataset_label_matrix,
+)
 from .label_graph import (
     LabelGraph,
     LabelGraphError,
@@ -35,39 +45,28 @@ def default_cache_dir() -> str:
     return osp.join(root, 'label_graphs')
 
 
-def dataset_labels(dataset) -> Tuple[List[str], List[List[int]]]:
-    """Class names and per-image label lists of an MMPretrain dataset
-    (instance or config; a config is built without its pipeline)."""
-    if isinstance(dataset, Mapping):
-        from mmpretrain.registry import DATASETS
-        cfg = copy.deepcopy(dict(dataset))
-        if 'pipeline' in cfg:
-            cfg['pipeline'] = []  # labels only: no transforms needed
-        dataset = DATASETS.build(cfg)
+def dataset_labels(dataset) -> Tuple[List[str], np.ndarray]:
+    """Class names and ``(N, K)`` label matrix of a training split.
+
+    Args:
+        dataset: A dataset config (built without its pipeline), an
+            annotation file (see
+            :func:`~mmpretrain_multilabel.datasets.dataset_from_annotation_file`)
+            or a dataset.
+
+    Returns:
+        tuple: Class names and the int8 label matrix (1 positive, 0
+        negative, -1 ignored).
+    """
+    if isinstance(dataset, str):
+        dataset = dataset_from_annotation_file(dataset)
+    elif isinstance(dataset, Mapping):
+        dataset = build_label_dataset(dataset)
     classes = dataset.metainfo.get('classes')
     if not classes:
         raise LabelGraphError(f'{type(dataset).__name__} has no class names '
                               "in its metainfo['classes']")
-    labels = [list(np.asarray(dataset.get_cat_ids(i)).reshape(-1).tolist())
-              for i in range(len(dataset))]
-    return [str(c) for c in classes], labels
-
-
-def annotation_labels(ann_file: str) -> Tuple[List[str], List[List[int]]]:
-    """Class names and label lists of an MMPretrain multilabel annotation
-    file (``{"metainfo": {"classes": [...]}, "data_list": [{"gt_label":
-    [...]}, ...]}``)."""
-    with open(ann_file, encoding='utf-8') as f:
-        ann = json.load(f)
-    try:
-        classes = [str(c) for c in ann['metainfo']['classes']]
-        labels = [list(np.asarray(d['gt_label']).reshape(-1).tolist())
-                  for d in ann['data_list']]
-    except (KeyError, TypeError) as e:
-        raise LabelGraphError(
-            f'{ann_file}: expected metainfo.classes and data_list[].gt_label '
-            f'(MMPretrain MultiLabelDataset format); missing {e}') from e
-    return classes, labels
+    return [str(c) for c in classes], dataset_label_matrix(dataset)
 
 
 def node_features(classes: Sequence[str],
@@ -75,7 +74,8 @@ def node_features(classes: Sequence[str],
                   vocab: Optional[str] = None,
                   aliases: Optional[Mapping[str, str]] = None,
                   prototypes: Optional[dict] = None,
-                  dataset_cfg: Optional[dict] = None
+                  dataset_cfg: Optional[dict] = None,
+                  prototype_fn: Optional[Callable] = None
                   ) -> Tuple[np.ndarray, dict]:
     """Node features for ``classes`` and their provenance.
 
@@ -88,8 +88,12 @@ def node_features(classes: Sequence[str],
         aliases (Mapping[str, str], optional): Class name -> words.
         prototypes (dict, optional): For ``'prototypes'``: ``config``,
             ``checkpoint`` and optional ``device``, ``batch_size``,
-            ``normalize`` (see :func:`prototypes_from_checkpoint`).
+            ``normalize`` (see ``prototype_fn``).
         dataset_cfg (dict, optional): Training dataset config (prototypes).
+        prototype_fn (Callable, optional): For ``'prototypes'``:
+            ``fn(config, checkpoint, dataset_cfg, classes, **options) ->
+            (features [K, D], report)``, e.g.
+            :func:`mmpretrain_multilabel.apis.prototypes_from_checkpoint`.
     """
     if isinstance(word_vectors, np.ndarray):
         feats = np.asarray(word_vectors, dtype=np.float32)
@@ -106,9 +110,13 @@ def node_features(classes: Sequence[str],
         if dataset_cfg is None:
             raise LabelGraphError("word_vectors='prototypes' needs the "
                                   'training dataset config')
-        from .prototypes import prototypes_from_checkpoint
+        if prototype_fn is None:
+            raise LabelGraphError(
+                "word_vectors='prototypes' runs a model over the training images: build the "
+                'graph with mmpretrain_multilabel.apis.prepare_label_graphs or '
+                'tools/build_label_graph.py')
         opts = dict(prototypes)
-        return prototypes_from_checkpoint(
+        return prototype_fn(
             opts.pop('config'), opts.pop('checkpoint', None), dataset_cfg,
             classes, **opts)
     vectors = load_word_vectors(word_vectors, vocab)
@@ -156,53 +164,66 @@ def build_graph(classes: Sequence[str],
                 rule: str = 'mlgcn',
                 prototypes: Optional[dict] = None,
                 dataset_cfg: Optional[dict] = None,
-                label_source: Optional[dict] = None) -> LabelGraph:
-    """Count co-occurrences, compute node features, assemble the graph."""
+                label_source: Optional[dict] = None,
+                prototype_fn: Optional[Callable] = None) -> LabelGraph:
+    """Count co-occurrences, compute node features, assemble the graph
+    (arguments: see :func:`node_features` and :func:`build_label_graph`)."""
     multihot = labels_to_multihot(labels, len(classes))
     feats, feat_report = node_features(classes, word_vectors, vocab, aliases,
-                                       prototypes, dataset_cfg)
+                                       prototypes, dataset_cfg, prototype_fn)
     provenance = dict(
         labels=dict(label_source or {}, images=int(multihot.shape[0])),
         node_features=feat_report, t=t, p=p, reweight_rule=rule,
         created=datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec='seconds'),
-        tool='mmpretrain_multilabel.models.necks.label_graph_builder')
+        tool='mmpretrain_multilabel.graph.builder')
     return build_label_graph(classes, multihot, feats, t, p, rule, provenance)
 
 
-def load_or_build_graph(dataset: Union[dict, str],
-                        word_vectors: Union[str, np.ndarray] = 'glove-6b-50d',
-                        vocab: Optional[str] = None,
-                        aliases: Optional[Mapping[str, str]] = None,
-                        t: float = 0.4,
-                        p: float = 0.25,
-                        rule: str = 'mlgcn',
-                        prototypes: Optional[dict] = None,
-                        cache_file: Optional[str] = None,
-                        logger=None) -> LabelGraph:
-    """The graph of a training split, from cache when its inputs match.
+def load_or_build_graph(*args, **kwargs) -> LabelGraph:
+    """The graph of a training split (see :func:`build_graph_file`, which
+    takes the same arguments), read from its cached file."""
+    return LabelGraph.load(build_graph_file(*args, **kwargs))
+
+
+def build_graph_file(dataset: Union[dict, str],
+                    word_vectors: Union[str, np.ndarray] = 'glove-6b-50d',
+                    vocab: Optional[str] = None,
+                    aliases: Optional[Mapping[str, str]] = None,
+                    t: float = 0.4,
+                    p: float = 0.25,
+                    rule: str = 'mlgcn',
+                    prototypes: Optional[dict] = None,
+                    cache_file: Optional[str] = None,
+                    logger=None,
+                    prototype_fn: Optional[Callable] = None) -> str:
+    """The ``.npz`` file of a training split's graph, built unless a cached
+    file has the same inputs.
 
     Labels are always re-read (cheap) so that a changed annotation gives a
     new graph; the expensive parts (word vectors, prototypes) are cached.
 
     Args:
         dataset (dict | str): Training dataset config or an annotation file.
-        word_vectors, vocab, aliases, prototypes: See :func:`node_features`.
+        word_vectors, vocab, aliases, prototypes, prototype_fn: See
+            :func:`node_features`.
         t, p, rule: See :func:`build_label_graph`.
         cache_file (str, optional): ``.npz`` path to reuse/write. Defaults to
             ``<default_cache_dir()>/<key>.npz``.
         logger: Optional MMEngine logger for a one-line summary.
+
+    Returns:
+        str: The graph file.
     """
+    classes, multihot = dataset_labels(dataset)
     if isinstance(dataset, str):
-        classes, labels = annotation_labels(dataset)
         label_source = dict(annotation_file=osp.abspath(dataset))
         dataset_cfg = None
     else:
-        classes, labels = dataset_labels(dataset)
         dataset_cfg = dict(dataset)
         label_source = dict(dataset=json.loads(
             json.dumps(dataset_cfg, default=str)))
-    multihot = labels_to_multihot(labels, len(classes))
+    multihot = labels_to_multihot(multihot, len(classes))
     settings = dict(word_vectors=_source_stamp(word_vectors, vocab),
                     aliases={c: name_to_phrase(c, aliases) for c in classes},
                     t=t, p=p, rule=rule, prototypes=_proto_stamp(prototypes))
@@ -215,16 +236,16 @@ def load_or_build_graph(dataset: Union[dict, str],
             graph = None  # unreadable cache: rebuild below
         if graph is not None and graph.provenance.get('cache_key') == key:
             _log(logger, f'label graph: reusing {path}')
-            return graph
+            return path
     graph = build_graph(classes, multihot, word_vectors, vocab, aliases, t, p,
-                        rule, prototypes, dataset_cfg, label_source)
+                        rule, prototypes, dataset_cfg, label_source, prototype_fn)
     graph.provenance['cache_key'] = key
     graph.save(path)
     _log(logger, f'label graph: built {path} (K={graph.num_classes}, '
          f'{graph.num_images} images, '
          f'{int(graph.adj_binary.sum())} edges, features '
          f'{graph.node_features.shape[1]}-d)')
-    return graph
+    return path
 
 
 def _log(logger, msg: str) -> None:

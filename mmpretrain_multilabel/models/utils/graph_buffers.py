@@ -1,76 +1,19 @@
-"""Label-graph helpers shared by the graph branches (``GATReweightNeck``,
-``MLGCNHead``): reading a graph spec into arrays, turning an adjacency into
-weighted edges, registering them as buffers and building the backend graph
-(DGL or PyTorch Geometric, see ``graph_layers``).
+"""Label-graph buffers shared by the graph branches (``GATReweightNeck``,
+``MLGCNHead``): turning an adjacency into weighted edges, registering them as
+buffers and building the backend graph (DGL or PyTorch Geometric, see
+``graph_layers``). Reading the graph itself is
+:func:`mmpretrain_multilabel.graph.graph_arrays`.
 
 Neither graph library is imported at package import, only when a graph
 branch is built.
 """
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Tuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from .graph_layers import (  # noqa: F401 (importable from here)
-    DGL_SUPPORTED_TORCH,
-    backend_graph,
-    import_dgl,
-)
-from .label_graph import LabelGraph, LabelGraphError
-
-GraphSpec = Union[str, LabelGraph, Dict[str, Any]]
-
-
-def as_graph_arrays(
-    graph: GraphSpec
-) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], str]:
-    """Read a label graph given in any of the forms the graph branches take.
-
-    Args:
-        graph (str | LabelGraph | dict): A ``.npz`` written by
-            ``tools/build_label_graph.py``; a :class:`LabelGraph`; arrays
-            ``dict(node_features=[K, N], adjacency=[K, K])`` (or
-            ``adj_reweighted`` / ``adj_binary`` instead of ``adjacency``); or
-            a build spec ``dict(dataset=..., word_vectors=..., ...)`` for
-            ``load_or_build_graph``.
-
-    Returns:
-        tuple: ``(node_features, adj_reweighted, adj_binary, source)``: the
-        ``[K, N]`` node features, the two ``[K, K]`` adjacencies (``None``
-        where the input has no such matrix) and a phrase naming the source
-        for error messages.
-
-    Raises:
-        TypeError: ``graph`` is none of those forms.
-        LabelGraphError: A dict that is neither a build spec nor arrays, or
-            a graph file that cannot be read.
-    """
-    if isinstance(graph, str):
-        graph = LabelGraph.load(graph)
-    if isinstance(graph, LabelGraph):
-        return (graph.node_features, graph.adj_reweighted, graph.adj_binary,
-                'label graph')
-    if not isinstance(graph, dict):
-        raise TypeError('GATReweightNeck: graph must be a .npz path, a '
-                        'LabelGraph, dict(node_features=..., adjacency=...) '
-                        f'or dict(dataset=..., word_vectors=...); got '
-                        f'{type(graph).__name__}')
-    if 'dataset' in graph:
-        from .label_graph_builder import load_or_build_graph
-        return as_graph_arrays(load_or_build_graph(**graph))
-    if 'node_features' not in graph or not (
-            {'adjacency', 'adj_reweighted', 'adj_binary'} & set(graph)):
-        raise LabelGraphError(
-            'GATReweightNeck: graph must be a build spec with the training '
-            "dataset (dict(dataset=..., word_vectors='glove-6b-50d', ...)) or "
-            'arrays (node_features and adjacency, or adj_reweighted / '
-            f'adj_binary); got keys {sorted(graph)}')
-    feats = np.asarray(graph['node_features'], dtype=np.float32)
-    adj = graph.get('adjacency', graph.get('adj_reweighted'))
-    return (feats, None if adj is None else np.asarray(adj, np.float32),
-            None if graph.get('adj_binary') is None else np.asarray(
-                graph['adj_binary'], np.float32), 'graph arrays')
+from .graph_layers import backend_graph
 
 
 def graph_edges(adj: np.ndarray,

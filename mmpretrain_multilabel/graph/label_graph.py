@@ -25,9 +25,12 @@ import os.path as osp
 import tempfile
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from ..datasets.base_multilabel import label_matrix
+from ..datasets.statistics import cooccurrence
 
 FORMAT_VERSION = 1
 REWEIGHT_RULES = ('mlgcn', 'mlgcn-paper')
@@ -48,8 +51,10 @@ def labels_to_multihot(labels: LabelsLike, num_classes: int) -> np.ndarray:
 
     Args:
         labels: Either one sequence of label indices per image (MMPretrain's
-            ``gt_label`` lists) or an ``[N, K]`` array with values in
-            ``{-1, 0, 1}``; ``-1`` (ignored / "difficult") counts as absent.
+            ``gt_label`` lists, counted by
+            :func:`~mmpretrain_multilabel.datasets.label_matrix`) or an
+            ``[N, K]`` array with values in ``{-1, 0, 1}``; ``-1`` (ignored /
+            "difficult") counts as absent.
         num_classes (int): Number of classes K.
 
     Returns:
@@ -65,26 +70,11 @@ def labels_to_multihot(labels: LabelsLike, num_classes: int) -> np.ndarray:
                 'label matrix values must be -1, 0 or 1; found '
                 f'{np.unique(labels[bad])[:5].tolist()}')
         return labels == 1
-    out = np.zeros((len(labels), num_classes), dtype=bool)
-    for n, idx in enumerate(labels):
-        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
-        if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
-            raise LabelGraphError(f'image {n} has label index out of range '
-                                  f'[0, {num_classes}): {idx.tolist()}')
-        out[n, idx] = True
-    return out
-
-
-def cooccurrence_counts(multihot: np.ndarray):
-    """Co-occurrence counts of a ``[N, K]`` boolean label matrix.
-
-    Returns:
-        tuple: ``M`` (int64 ``[K, K]``, ``M[i, j]`` images with both labels)
-        and ``n`` (int64 ``[K]``, images per label, ``n = diag(M)``).
-    """
-    y = np.asarray(multihot, dtype=np.int64)
-    m = y.T @ y
-    return m, np.diag(m).copy()
+    try:
+        mat = label_matrix([dict(gt_label=idx) for idx in labels], num_classes)
+    except ValueError as e:
+        raise LabelGraphError(str(e)) from e
+    return mat == 1
 
 
 def conditional_probability(cooc: np.ndarray, counts: np.ndarray,
@@ -309,7 +299,8 @@ def build_label_graph(classes: Sequence[str],
     multihot = labels_to_multihot(labels, len(classes))
     if multihot.shape[0] == 0:
         raise LabelGraphError('no images to count label co-occurrence from')
-    cooc, counts = cooccurrence_counts(multihot)
+    cooc = cooccurrence(multihot)
+    counts = np.diag(cooc).copy()
     cond = conditional_probability(cooc, counts, classes)
     adj_b = binarize_adjacency(cond, t)
     adj_r = reweight_adjacency(adj_b, p, rule)
@@ -345,3 +336,81 @@ def random_label_graph(num_classes: int, feature_dim: int = 50, seed: int = 0) -
     return build_label_graph([f'class_{c}' for c in range(num_classes)], labels,
                              rng.randn(num_classes, feature_dim).astype(np.float32),
                              provenance=dict(source='random_label_graph', seed=seed))
+
+
+#: What a graph branch (``GATReweightNeck``, ``MLGCNHead``) takes as its
+#: ``graph``: a ``.npz`` path, a :class:`LabelGraph` or arrays.
+GraphInput = Union[str, LabelGraph, Dict[str, Any]]
+ADJACENCY_KINDS = ('reweighted', 'binary')
+_ADJACENCY_KEYS = ('adjacency', 'adj_reweighted', 'adj_binary')
+
+
+def is_build_spec(graph: Any) -> bool:
+    """Whether ``graph`` is a build spec ``dict(dataset=..., ...)`` (built
+    into a graph by ``mmpretrain_multilabel.apis.prepare_label_graphs``)."""
+    return isinstance(graph, Mapping) and 'dataset' in graph
+
+
+def graph_arrays(graph: GraphInput, adjacency: str = 'reweighted',
+                 owner: str = 'graph branch') -> Tuple[np.ndarray, np.ndarray, str]:
+    """The checked node features and adjacency of a graph branch's input.
+
+    Args:
+        graph (str | LabelGraph | dict): A ``.npz`` written by
+            :meth:`LabelGraph.save` (``tools/build_label_graph.py``); a
+            :class:`LabelGraph`; or arrays ``dict(node_features=[K, N],
+            adjacency=[K, K])`` (``adj_reweighted`` / ``adj_binary`` instead
+            of ``adjacency``).
+        adjacency (str): ``'reweighted'`` or ``'binary'``: which adjacency
+            of a graph file; arrays given as ``adjacency`` count as
+            re-weighted.
+        owner (str): The module named in error messages.
+
+    Returns:
+        tuple: float32 ``[K, N]`` node features, float32 ``[K, K]``
+        adjacency and a phrase naming the source.
+
+    Raises:
+        TypeError: ``graph`` is none of those forms.
+        LabelGraphError: A build spec (build it first), a dict without the
+            arrays, a missing adjacency, or arrays of wrong shape, with
+            NaN/inf or negative adjacency values.
+    """
+    if adjacency not in ADJACENCY_KINDS:
+        raise ValueError(f'{owner}: adjacency={adjacency!r} must be one of {ADJACENCY_KINDS}')
+    if isinstance(graph, str):
+        graph = LabelGraph.load(graph)
+    if isinstance(graph, LabelGraph):
+        feats, adj, source = graph.node_features, graph.adjacency(adjacency), 'label graph'
+    elif is_build_spec(graph):
+        raise LabelGraphError(
+            f'{owner}: graph is a build spec dict(dataset=...); build it before the model: '
+            'mmpretrain_multilabel.apis.prepare_label_graphs(cfg) (tools/train.py, test.py, '
+            'infer.py and export.py do) or tools/build_label_graph.py for a .npz file')
+    elif isinstance(graph, Mapping):
+        if 'node_features' not in graph or not set(_ADJACENCY_KEYS) & set(graph):
+            raise LabelGraphError(
+                f'{owner}: graph must be a .npz path, a LabelGraph or arrays '
+                'dict(node_features=[K, N], adjacency=[K, K]) (or adj_reweighted / adj_binary '
+                f'instead of adjacency); got keys {sorted(graph)}')
+        source = 'graph arrays'
+        feats = graph['node_features']
+        key = 'adj_binary' if adjacency == 'binary' else next(
+            (k for k in ('adjacency', 'adj_reweighted') if k in graph), None)
+        adj = graph.get(key) if key else None
+    else:
+        raise TypeError(f'{owner}: graph must be a .npz path, a LabelGraph or '
+                        f'dict(node_features=..., adjacency=...); got {type(graph).__name__}')
+    if adj is None:
+        raise LabelGraphError(f'{owner}: the {source} have no {adjacency} adjacency')
+    feats, adj = np.asarray(feats, np.float32), np.asarray(adj, np.float32)
+    k = feats.shape[0] if feats.ndim else 0
+    if feats.ndim != 2 or feats.shape[1] == 0 or adj.shape != (k, k):
+        raise LabelGraphError(f'{owner}: node_features {feats.shape} and adjacency {adj.shape} '
+                              f'must be [K, N] and [K, K] ({source})')
+    for name, arr in (('node_features', feats), ('adjacency', adj)):
+        if not np.isfinite(arr).all():
+            raise LabelGraphError(f'{owner}: {name} of the {source} has NaN/inf')
+    if (adj < 0).any():
+        raise LabelGraphError(f'{owner}: adjacency of the {source} has negative values')
+    return feats, adj, source

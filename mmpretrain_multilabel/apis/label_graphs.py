@@ -1,55 +1,91 @@
-"""Image-derived node features for labels without usable names.
+"""Label graphs of a config, built before its model.
 
-Prokofiev & Sovrasov (2022, Sec. 3.3 and 7) leave Visual Genome 500 without a
-graph branch because its labels have no meaningful names, and suggest
-building label representations from images instead. A class prototype here
-is the mean backbone feature (global-average-pooled last feature map) of the
-training images labelled with that class.
+A graph branch (``GATReweightNeck``, ``MLGCNHead``) takes a built graph. A
+config may instead give a build spec, ``graph=dict(dataset=<training
+dataset cfg or annotation file>, word_vectors='glove-6b-50d', t=0.4, p=0.25,
+...)``: :func:`prepare_label_graphs` is the one place where such a spec
+becomes a graph. It reads the training labels, computes the node features
+(word vectors, or image prototypes of a trained model, which is why it sits
+above the models), caches the graph as an ``.npz``
+(:func:`mmpretrain_multilabel.graph.build_graph_file`) and writes the file's
+path into the config. ``tools/train.py``, ``test.py``, ``infer.py``,
+``tune_thresholds.py``, ``deployment/export.py`` and the benchmarks call it
+(through :func:`~.launch.build_runner` or :func:`~.launch.load_config`)
+before the model is built.
+
+Image prototypes (Prokofiev & Sovrasov 2022, Sec. 3.3 and 7,
+https://arxiv.org/abs/2209.06585): node features for labels without usable
+names, the mean backbone feature of each class's training images
+(:func:`prototypes_from_checkpoint`).
 """
-from typing import Callable, Optional, Sequence, Tuple
+import copy
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.config import Config
+
+from ..graph import (
+    build_graph_file,
+    class_prototypes,
+    is_build_spec,
+    labels_to_multihot,
+    random_label_graph,
+)
 
 
-def class_prototypes(features: np.ndarray, multihot: np.ndarray,
-                     classes: Optional[Sequence[str]] = None,
-                     normalize: bool = False) -> np.ndarray:
-    """Mean feature of the images of each class.
+def graph_owners(node: Any) -> Iterator[dict]:
+    """Every dict under ``node`` (a model config) that has a ``graph`` key,
+    depth first (neck, head, a TTA wrapper's ``module``, ...)."""
+    if isinstance(node, dict):
+        if 'graph' in node:
+            yield node
+        for value in node.values():
+            yield from graph_owners(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from graph_owners(value)
+
+
+def prepare_label_graphs(cfg: Config, logger=None) -> Config:
+    """Build the label graph of every build spec in ``cfg.model`` (in place).
+
+    Each ``graph=dict(dataset=..., ...)`` (arguments of
+    :func:`~mmpretrain_multilabel.graph.build_graph_file`; image prototypes
+    with ``word_vectors='prototypes'``) is built, or found in the cache, and
+    replaced by the path of its ``.npz`` file; graphs given as files or
+    arrays are left as they are, so calling it twice is harmless.
 
     Args:
-        features (np.ndarray): ``[N, D]`` one feature per image.
-        multihot (np.ndarray): ``[N, K]`` boolean labels of the same images.
-        classes (Sequence[str], optional): Names for error messages.
-        normalize (bool): L2-normalise each image feature before averaging.
+        cfg (Config): A config with a ``model``.
+        logger: MMEngine logger for a line per graph (default: the current
+            one).
 
     Returns:
-        np.ndarray: ``[K, D]`` float32 prototypes.
-
-    Raises:
-        ValueError: On mismatched sizes, non-finite features or classes
-            without images (named).
+        Config: ``cfg``.
     """
-    feats = np.asarray(features, dtype=np.float64)
-    y = np.asarray(multihot, dtype=bool)
-    if feats.ndim != 2 or y.ndim != 2 or feats.shape[0] != y.shape[0]:
-        raise ValueError(f'features {feats.shape} and labels {y.shape} must '
-                         'be [N, D] and [N, K] for the same N images')
-    if not np.isfinite(feats).all():
-        rows = np.flatnonzero(~np.isfinite(feats).all(1))
-        raise ValueError(f'{rows.size} image feature(s) are NaN/inf (first '
-                         f'images: {rows[:5].tolist()}); check the checkpoint')
-    if normalize:
-        feats = feats / np.maximum(
-            np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
-    counts = y.sum(0)
-    empty = np.flatnonzero(counts == 0)
-    if empty.size:
-        names = [classes[i] if classes else str(i) for i in empty]
-        raise ValueError(f'no image for class(es) {names}: cannot build their '
-                         'prototypes')
-    protos = (y.T.astype(np.float64) @ feats) / counts[:, None]
-    return protos.astype(np.float32)
+    for owner in graph_owners(cfg.get('model')):
+        if is_build_spec(owner['graph']):
+            spec = dict(copy.deepcopy(owner['graph']))
+            spec['dataset'] = _plain(spec['dataset'])
+            owner['graph'] = build_graph_file(logger=logger,
+                                              prototype_fn=prototypes_from_checkpoint, **spec)
+    return cfg
+
+
+def use_random_label_graphs(model_cfg: dict, num_classes: int) -> dict:
+    """Put a random graph in place of every ``graph`` of a model config
+    (in place): for what does not depend on the graph's values (counting
+    FLOPs, timing, exporting untrained models), without reading a dataset.
+    """
+    for owner in graph_owners(model_cfg):
+        owner['graph'] = random_label_graph(num_classes)
+    return model_cfg
+
+
+def _plain(value: Any) -> Any:
+    """A ``ConfigDict`` tree as plain dicts (a string stays a path)."""
+    return value.to_dict() if hasattr(value, 'to_dict') else copy.deepcopy(value)
 
 
 def pooled_backbone_features(model: torch.nn.Module) -> Callable:
@@ -115,14 +151,11 @@ def prototypes_from_checkpoint(config, checkpoint: Optional[str], dataset_cfg,
     Returns:
         tuple: ``[K, D]`` prototypes and a provenance report.
     """
-    import copy
-
-    from mmengine.config import Config
     from mmengine.runner import load_checkpoint
     from mmpretrain.registry import DATASETS, MODELS
 
-    from .label_graph import labels_to_multihot
     cfg = Config.fromfile(config) if isinstance(config, str) else config
+    prepare_label_graphs(cfg)
     model = MODELS.build(copy.deepcopy(cfg.model))
     if checkpoint:
         load_checkpoint(model, checkpoint, map_location='cpu')

@@ -1,11 +1,15 @@
 """FLOPs and parameters of a classifier and of its parts, with MMEngine's
-analyzer (multiply-adds, as fvcore counts them)."""
+analyzer (multiply-adds, as fvcore counts them), and a config's model built
+for counting (``tools/analysis_tools/get_flops.py``, the benchmarks)."""
+import copy
 from typing import Dict, Sequence, Tuple
 
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config
 from torch import nn
+
+from .label_graphs import prepare_label_graphs, use_random_label_graphs
 
 PARTS = ('backbone', 'neck', 'head')
 
@@ -78,20 +82,23 @@ def model_complexity(model: nn.Module,
 
 
 def build_inference_model(cfg: Config, random_graph: bool = False) -> nn.Module:
-    """Build the model without loading pretrained weights (and, with
-    ``random_graph``, without reading the training set for a label graph)."""
-    from mmpretrain.registry import MODELS
+    """Build the model without loading pretrained weights.
 
-    from mmpretrain_multilabel.models.necks.label_graph import random_label_graph
-    model_cfg = cfg.model.copy()
+    Args:
+        cfg (Config): The config.
+        random_graph (bool): Give the graph branches a random label graph
+            instead of building theirs from the training set (FLOPs and
+            timing do not depend on its values). Otherwise the config's graph
+            specs are built first (:func:`~.label_graphs.prepare_label_graphs`).
+    """
+    from mmpretrain.registry import MODELS
+    if not random_graph:
+        prepare_label_graphs(cfg)
+    model_cfg = copy.deepcopy(cfg.model)
     if random_graph:
-        for part in ('neck', 'head'):
-            module = model_cfg.get(part) or {}
-            if 'graph' in module:
-                module['graph'] = random_label_graph(model_cfg.head.num_classes)
+        use_random_label_graphs(model_cfg, model_cfg.head.num_classes)
     model_cfg.pop('init_cfg', None)
     if 'backbone' in model_cfg:
-        model_cfg.backbone = dict(model_cfg.backbone)
         model_cfg.backbone.pop('init_cfg', None)
     if model_cfg.get('data_preprocessor') is None:
         model_cfg.data_preprocessor = cfg.get('data_preprocessor', None)
