@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/coco128_cv.py [--rows ROW ...] [--folds 3] [--epochs 12]
-        [--seeds 0] [--jobs 2] [--data-root ../shared/data/coco128] [--out runs.jsonl]
+        [--seeds 0] [--jobs 2] [--data-root data/coco128] [--out runs.jsonl]
     python benchmarks/coco128_cv.py --table-from runs.jsonl [more.jsonl ...]
 
 Every row trains one shipped config of ``configs/coco128/`` (optionally with
@@ -43,17 +43,17 @@ ROOT = osp.dirname(HERE)
 CONFIGS = osp.join(ROOT, 'configs', 'coco128')
 ANN = 'annotations/instances_train2017.json'
 NO_SAM = {'optim_wrapper.type': 'OptimWrapper'}
-#: The paper's recipe as first shipped: MMPretrain's per-sample mean of the loss and the
-#: paper's EMA decay from the first iteration (no warm-up).
+#: The paper's recipe as first shipped: MMPretrain's per-sample mean of the loss (the head's
+#: loss without its BatchSumLoss wrapper) and the paper's EMA decay from the first iteration
+#: (no warm-up).
 AS_FIRST_SHIPPED = {
-    'model.head.loss': {'_delete_': True, 'type': 'AAMLoss', 's': 23.0, 'm': 0.0, 'k': 0.7,
-                        'gamma_neg': 1.0, 'gamma_pos': 0.0},
+    'mean_loss': True,
     'custom_hooks.0.gamma': 1e-9}  # max(3e-4, gamma / (gamma + t)) = 3e-4 from t = 1
 NO_EMA = {'drop_hooks': ['EMAHook']}
 
 STOCK = 'lite0_linear-asl_1xb16_coco128-224px.py'
-SGD = {'optim_wrapper.optimizer': {'_delete_': True, 'type': 'SGD', 'momentum': 0.9,
-                                   'weight_decay': 1e-4}}
+#: every key of the stock row's AdamW replaced, so the optimizer is plain SGD
+SGD = {'optim_wrapper.optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 1e-4}}
 
 #: row name -> (config in configs/coco128/, overrides). The stock rows search MMPretrain's
 #: simple optimizer settings (cosine decay, same budget) for the fairest baseline.
@@ -90,6 +90,8 @@ def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[in
     cfg = Config.fromfile(config)
     overrides = dict(overrides)
     drop = overrides.pop('drop_hooks', [])
+    if overrides.pop('mean_loss', False):  # unwrap BatchSumLoss: the per-sample mean
+        cfg.model.head.loss = cfg.model.head.loss.loss
     cfg.merge_from_dict(overrides)
     if cfg.optim_wrapper.get('type') == 'OptimWrapper':  # SAM off: drop its arguments
         for key in ('rho', 'adaptive', 'sync_perturbation'):
@@ -223,7 +225,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--epochs', type=int, default=12)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--only-folds', type=int, nargs='+', help='run these folds only')
-    parser.add_argument('--data-root', default=osp.join(ROOT, '..', 'shared', 'data', 'coco128'))
+    parser.add_argument('--data-root', default=osp.join(ROOT, 'data', 'coco128'))
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='overrides applied to every row')
     parser.add_argument('--threads', type=int, default=None, help='torch threads')

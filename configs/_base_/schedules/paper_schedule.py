@@ -1,11 +1,11 @@
-# Training recipe of Prokofiev & Sovrasov 2022, Sec. 3.5 (docs/training_strategy.md):
-# SAM (rho 0.05) over SGD, no weight decay on biases and norm layers, OneCycle stepped
-# per iteration, EMA weights (decay 0.9997) with raw and EMA models both evaluated,
-# the authors' early stopping on max(raw, EMA) mAP; an LR range test before training is
-# included but off (the configs give the paper's LRs): enable it with
-#     --cfg-options custom_hooks.2.enabled=True
-# It includes MMPretrain's default runtime (do not list that one again):
-#     _base_ = ['<dataset>.py', '<model>.py', '../_base_/schedules/paper_recipe.py']
+# The schedule of the paper's recipe (Prokofiev & Sovrasov 2022, arXiv 2209.06585, Sec. 3.5;
+# docs/training_strategy.md), without its optimizer: OneCycle stepped per iteration and peaking
+# at the optimizer's LR, EMA weights (decay 0.9997) with raw and EMA models both evaluated, the
+# authors' early stopping on max(raw, EMA) mAP, and an LR range test before training, off (the
+# configs give the paper's LRs): switch it on by its name,
+#     --cfg-options lr_range_test=True
+# paper_recipe.py adds the paper's optimizer (sam_sgd.py); the main demo adds AdamW (adamw.py).
+# It includes MMPretrain's default runtime (do not list that one again).
 # A config that changes `max_epochs` must also set param_scheduler.total_steps and
 # train_cfg.max_epochs (OneCycle's length is fixed when it is built).
 # Its components come from `mmpretrain_multilabel` (`custom_imports` belongs to the leaf
@@ -13,23 +13,15 @@
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 
 max_epochs = 60
-peak_lr = 0.007  # paper, MS-COCO; replaced by the range test when LREstimationHook is on
 monitor = 'multi-label/mAP'
 ema_gamma = 4  # EMA warm-up (below)
+# True runs the LR range test (LREstimationHook below) before training; it then sets the peak
+lr_range_test = False
 
-optim_wrapper = dict(
-    type='SAMOptimWrapper',
-    rho=0.05,
-    adaptive=False,
-    optimizer=dict(type='SGD', lr=peak_lr, momentum=0.9, weight_decay=5e-4),
-    # no bias decay (He et al. 2019): biases and norm layers get no weight decay
-    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
-)
-
-# ScaledOneCycleLR is MMEngine's OneCycleLR that keeps paramwise_cfg lr_mult ratios
+# ScaledOneCycleLR is MMEngine's OneCycleLR that keeps paramwise_cfg lr_mult ratios; without
+# `eta_max` it peaks at the optimizer's lr
 param_scheduler = dict(
     type='ScaledOneCycleLR',
-    eta_max=peak_lr,
     pct_start=0.2,
     div_factor=100.,
     final_div_factor=1000.,
@@ -42,9 +34,9 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
-# No auto_scale_lr: the losses are summed over the batch (BatchSumLoss, aam_settings.py), so
-# the gradient already grows with the batch as the authors' did; scaling the LR too would
-# count the batch twice.
+# No auto_scale_lr: the losses are summed over the batch (BatchSumLoss,
+# ../models/losses/aam_coco.py), so the gradient already grows with the batch as the authors'
+# did; scaling the LR too would count the batch twice.
 
 default_hooks = dict(
     checkpoint=dict(
@@ -67,9 +59,10 @@ custom_hooks = [
          evaluate_on_ema=True, evaluate_on_origin=True),
     dict(type='SmoothedEarlyStoppingHook', monitor=monitor, patience=5, smoothing=0.8,
          warmup='auto'),
-    # authors' range; sets OneCycle's peak when enabled
-    dict(type='LREstimationHook', enabled=False, min_lr=4e-3, max_lr=0.03, num_iters=100,
-         seed=0),
+    # authors' range; sets OneCycle's peak when `lr_range_test` is true (read at run time, so
+    # that --cfg-options lr_range_test=True reaches it)
+    dict(type='LREstimationHook', enabled_by='lr_range_test', min_lr=4e-3, max_lr=0.03,
+         num_iters=100, seed=0),
     # the best score against the chance level; warns once if the run is not learning
     dict(type='TrainingSummaryHook', key=monitor + '_raw_ema_max'),
 ]
