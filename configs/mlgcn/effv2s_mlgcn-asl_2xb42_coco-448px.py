@@ -13,10 +13,8 @@ _base_ = [
 
 model = dict(
     backbone={{_base_.backbone}},
-    head=dict(
-        num_classes={{_base_.num_classes}},
-        graph=dict(dataset={{_base_.train_dataloader.dataset}}),
-        loss={{_base_.loss}}))
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})))
 optim_wrapper = dict(optimizer=dict(lr=0.0001))
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)
 paper_reference = dict(table='Table 2', mAP=87.50, gflops=10.83, shape=448)
