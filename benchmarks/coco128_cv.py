@@ -41,11 +41,11 @@ ROOT = osp.dirname(HERE)
 CONFIGS = osp.join(ROOT, 'configs', 'coco128')
 ANN = 'annotations/instances_train2017.json'
 NO_SAM = {'optim_wrapper.type': 'OptimWrapper'}
-#: The paper's recipe as first shipped: MMPretrain's per-sample mean of the loss and the
-#: paper's EMA decay from the first iteration (no warm-up).
+#: The paper's recipe as first shipped: MMPretrain's per-sample mean of the loss (the head's
+#: loss without its BatchSumLoss wrapper) and the paper's EMA decay from the first iteration
+#: (no warm-up).
 AS_FIRST_SHIPPED = {
-    'model.head.loss': {'_delete_': True, 'type': 'AAMLoss', 's': 23.0, 'm': 0.0, 'k': 0.7,
-                        'gamma_neg': 1.0, 'gamma_pos': 0.0},
+    'mean_loss': True,
     'custom_hooks.0.gamma': 1e-9}  # max(3e-4, gamma / (gamma + t)) = 3e-4 from t = 1
 NO_EMA = {'drop_hooks': ['EMAHook']}
 
@@ -53,8 +53,8 @@ STOCK = 'lite0_linear-asl_1xb16_coco128-224px.py'
 #: MMEngine matches custom_keys as substrings, longest key first: 'backbone' keeps the
 #: backbone's `conv_head` out of the head's multiplier.
 HEAD_ONLY_X10 = {'backbone': {'lr_mult': 1.}, 'head': {'lr_mult': 10.}}
-SGD = {'optim_wrapper.optimizer': {'_delete_': True, 'type': 'SGD', 'momentum': 0.9,
-                                   'weight_decay': 1e-4}}
+#: every key of the stock row's AdamW replaced, so the optimizer is plain SGD
+SGD = {'optim_wrapper.optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 1e-4}}
 
 #: row name -> (config in configs/coco128/, overrides). The stock rows search MMPretrain's
 #: simple optimizer settings (cosine decay, same budget) for the fairest baseline.
@@ -92,6 +92,8 @@ def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[in
     cfg = Config.fromfile(config)
     overrides = dict(overrides)
     drop = overrides.pop('drop_hooks', [])
+    if overrides.pop('mean_loss', False):  # unwrap BatchSumLoss: the per-sample mean
+        cfg.model.head.loss = cfg.model.head.loss.loss
     cfg.merge_from_dict(overrides)
     if cfg.optim_wrapper.get('type') == 'OptimWrapper':  # SAM off: drop its arguments
         for key in ('rho', 'adaptive', 'sync_perturbation'):

@@ -334,15 +334,24 @@ def test_graph_spec_is_built_before_the_neck(tmp_path):
                                   np.arange(14))
 
 
-@pytest.mark.parametrize('fragment, out_type', [
-    ('gat_reweight_effv2s_cosine.py', 'pooled'),
-    ('gat_reweight_effv2s_mldecoder.py', 'map'),
+@pytest.mark.parametrize('head, out_type', [
+    ('gat_cosine', 'pooled'),
+    ('gat_ml_decoder_cosine', 'map'),
 ])
-def test_config_fragments_build(fragment, out_type):
+def test_config_fragments_build(tmp_path, head, out_type):
+    """The GAT head bases composed as a config does: with a backbone base and a
+    loss base as siblings, completed by the config's own few values."""
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/models', fragment))
-    assert cfg.model.neck.in_channels == 1280
+    models = osp.join(ROOT, 'configs', '_base_', 'models')
+    bases = [osp.join(models, 'backbones', 'effv2s.py'), osp.join(models, 'heads', head + '.py'),
+             osp.join(models, 'losses', 'aam_voc.py')]
+    (tmp_path / 'cfg.py').write_text(
+        f'_base_ = {bases!r}\n'
+        'model = dict(backbone={{_base_.backbone}}, neck=dict(num_classes=20),\n'
+        '             head=dict(num_classes=20, loss={{_base_.loss}}))\n')
+    cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
+    assert cfg.model.neck.type == 'GATReweightNeck' and cfg.model.neck.in_channels == 1280
     assert cfg.model.neck.out_type == out_type
     cfg.model.neck.graph = arrays(0, k=20, n=50)
     cfg.model.neck.hidden_channels = 64

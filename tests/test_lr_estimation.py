@@ -11,6 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmpretrain.registry import HOOKS
 
 from mmpretrain_multilabel.engine import (
     LREstimationHook,
@@ -19,7 +20,7 @@ from mmpretrain_multilabel.engine import (
     steepest_descent_lr,
 )
 
-from .training_recipe_utils import load_ckpt, train_1proc, write_tiny_config
+from .training_recipe_utils import RECIPE, load_ckpt, train_1proc, write_tiny_config
 
 
 def test_exponential_lrs_and_smoothing():
@@ -46,10 +47,12 @@ def test_bad_arguments_are_clear_errors():
         LREstimationHook(num_iters=10, skip_start=5, skip_end=4)
 
 
-def build_runner(tmp_path, work_dir, **kwargs):
-    """A runner prepared as Runner.train() does before its hooks run."""
+def build_runner(tmp_path, work_dir, cfg_options=None, **kwargs):
+    """A runner prepared as Runner.train() does before its hooks run;
+    ``cfg_options`` is merged as tools/train.py merges ``--cfg-options``."""
     path = write_tiny_config(tmp_path / 'cfg.py', tmp_path / 'data', **kwargs)
     cfg = Config.fromfile(path)
+    cfg.merge_from_dict(cfg_options or {})
     cfg.work_dir = str(tmp_path / work_dir)
     cfg.custom_hooks = []
     runner = Runner.from_cfg(cfg)
@@ -113,6 +116,27 @@ def test_range_test_restores_state_and_sets_the_peak(tmp_path):
     again.before_train(runner)
     assert again.result['losses'] == result['losses']
     assert onecycle.eta_max == pytest.approx(lr)  # peak already there: factor 1
+
+
+def test_the_recipe_switches_the_range_test_on_by_its_name(tmp_path):
+    """paper_recipe.py's hook entry reads the top-level ``lr_range_test`` when
+    training starts, so ``--cfg-options lr_range_test=True`` (merged after the
+    bases are resolved) switches it on; by default it is off."""
+    recipe = Config.fromfile(RECIPE)
+    assert recipe.lr_range_test is False
+    entries = [h for h in recipe.custom_hooks if h['type'] == 'LREstimationHook']
+    assert len(entries) == 1 and entries[0]['enabled_by'] == 'lr_range_test'
+    quick = dict(entries[0], min_lr=1e-3, max_lr=1.0, num_iters=6, skip_start=1, skip_end=1,
+                 smooth_f=0.5)
+    for switch in (None, False, True):
+        runner = build_runner(tmp_path, f'w{switch}', cfg_options=(
+            None if switch is None else {'lr_range_test': switch}))
+        hook = HOOKS.build(quick)
+        hook.before_train(runner)
+        assert (hook.result is not None) is bool(switch), switch
+        assert (tmp_path / f'w{switch}' / 'lr_estimation.json').exists() is bool(switch)
+    with pytest.raises(KeyError, match="no top-level key 'lr_rangetest'"):
+        HOOKS.build(dict(quick, enabled_by='lr_rangetest')).before_train(runner)
 
 
 def test_divergence_ends_the_test_cleanly(tmp_path):

@@ -237,25 +237,36 @@ def test_onnx_export_matches_onnxruntime(tmp_path, normalized):
 def test_config_fragments():
     from mmengine.config import Config
     root = osp.join(osp.dirname(__file__), '..', 'configs', '_base_', 'models')
-    settings = Config.fromfile(osp.join(root, 'aam_settings.py'))
+
+    def base(*path):
+        return Config.fromfile(osp.join(root, *path))
+
     # the paper's values (Sec. 4; ASL gamma naming), m=0 and k=0.7 everywhere
     paper = dict(aam_coco=(23, 1, 0), aam_voc=(17, 2, 1), aam_nus_wide=(23, 2, 1),
-                 aam_vg500=(25, 1, 0))
+                 aam_vg500=(25, 1, 0), aam_coco_s10=(10, 1, 0))
     for name, (s, gamma_neg, gamma_pos) in paper.items():
-        loss = MODELS.build(settings[name])  # summed over the batch, as the authors'
+        loss = MODELS.build(base('losses', name + '.py').loss)  # summed, as the authors'
         assert type(loss).__name__ == 'BatchSumLoss'
         assert (loss.s, loss.gamma_neg, loss.gamma_pos, loss.m, loss.k, loss.clip) == \
             (s, gamma_neg, gamma_pos, 0.0, 0.7, 0.0)
-    asl = settings.asl_paper.loss
+    asl = base('losses', 'asl_paper.py').loss.loss
     assert (asl.type, asl.gamma_neg, asl.gamma_pos, asl.clip) == ('AsymmetricLoss', 4.0, 0.0, 0.05)
-    cfg = Config.fromfile(osp.join(root, 'effv2s_mld_aam.py'))
-    cfg.model.backbone.init_cfg = None  # offline
-    model = MODELS.build(cfg.model).eval()
+    assert base('losses', 'asl.py').loss == asl  # the stock baselines: the same, batch mean
+    aam_coco = base('losses', 'aam_coco.py').loss
+    backbone = dict(base('backbones', 'effv2s.py').backbone, init_cfg=None)  # offline
+    model_cfg = base('heads', 'ml_decoder_cosine.py').model
+    model_cfg.backbone = backbone
+    model_cfg.head.update(num_classes=80, loss=aam_coco)
+    model = MODELS.build(model_cfg).eval()
     assert isinstance(model.head, MLDecoderHead) and model.head.scale == 23.0
+    assert isinstance(model.head.act, torch.nn.LeakyReLU)
     with torch.no_grad():
         out = model(torch.randn(1, 3, 64, 64), mode='tensor')
     assert out.shape == (1, 80) and out.abs().max() <= 1 + 1e-5
-    cfg = Config.fromfile(osp.join(root, 'effv2s_cosine_aam.py'))
-    head = MODELS.build(cfg.model.head)
+    # the ASL rows' ML-Decoder, the base the cosine one composes from
+    plain = base('heads', 'ml_decoder.py').model.head
+    assert (plain.normalized, plain.act_cfg) == (False, dict(type='ReLU'))
+    head = MODELS.build(dict(base('heads', 'cosine.py').model.head, num_classes=80,
+                             loss=aam_coco))
     assert isinstance(head, MultiLabelCosineClsHead) and head.scale == 23.0
     assert head((torch.randn(2, 1280), )).shape == (2, 80)

@@ -245,12 +245,18 @@ def test_render_check_catches_a_broken_page(tmp_path):
 
 
 def test_tensorboard_runtime_base_and_flag_configure_the_backend(tmp_path):
-    """The demo config with its runtime base swapped for the TensorBoard one;
-    the flag's helper adds the backend once and keeps the others."""
-    text = open(DEMO_CONFIG).read()
+    """The demo config with its runtime base (listed by its schedule base) swapped
+    for the TensorBoard one; the flag's helper adds the backend once and keeps the
+    others."""
+    schedules = osp.join(ROOT, 'configs', '_base_', 'schedules')
+    text = open(osp.join(schedules, 'demo_schedule.py')).read()
     assert STOCK_RUNTIME in text
-    text = text.replace(STOCK_RUNTIME, TENSORBOARD_RUNTIME).replace(
-        "'../_base_/", f"'{ROOT}/configs/_base_/")
+    (tmp_path / 'schedule_tb.py').write_text(
+        text.replace(STOCK_RUNTIME, TENSORBOARD_RUNTIME).replace("'./", f"'{schedules}/"))
+    text = open(DEMO_CONFIG).read()
+    assert "'../_base_/schedules/demo_schedule.py'" in text
+    text = text.replace("'../_base_/schedules/demo_schedule.py'", repr(
+        str(tmp_path / 'schedule_tb.py'))).replace("'../_base_/", f"'{ROOT}/configs/_base_/")
     (tmp_path / 'demo_tb.py').write_text(text)
     cfg = Config.fromfile(str(tmp_path / 'demo_tb.py'))
     assert [b['type'] for b in cfg.visualizer.vis_backends] == [

@@ -42,7 +42,7 @@ test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(lr=0.05))
-param_scheduler = dict(eta_max=0.05, total_steps={total_epochs})
+param_scheduler = dict(total_steps={total_epochs})  # peaks at the optimizer's lr
 train_cfg = dict(max_epochs={max_epochs})
 default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
                      checkpoint=dict(max_keep_ckpts={keep_ckpts}),

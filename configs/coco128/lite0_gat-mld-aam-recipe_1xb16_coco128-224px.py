@@ -7,37 +7,19 @@
 # cross-validates it; configs/coco128/README.md has the figures.
 _base_ = [
     '../_base_/datasets/coco128_224.py',
-    '../_base_/models/lite0_coco128.py',
-    '../_base_/models/aam_settings.py',
+    '../_base_/models/backbones/lite0_coco128.py',
+    '../_base_/models/heads/gat_ml_decoder_cosine.py',
+    '../_base_/models/losses/aam_coco.py',
     '../_base_/schedules/paper_recipe.py',
 ]
-custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
 
 max_epochs = 12
-lr = 0.007  # the paper's
 
 model = dict(
-    type='ImageClassifier',
     backbone={{_base_.backbone}},
-    neck=dict(
-        type='GATReweightNeck',
-        in_channels=1280,
-        num_classes=80,
-        graph=dict(dataset={{_base_.train_dataloader.dataset}},
-                   word_vectors='glove-6b-50d', t=0.4, p=0.25),
-        layer_type='gat',
-        num_layers=2,
-        hidden_channels=1024,
-        num_heads=4,
-        out_type='map'),
-    head=dict(
-        type='MLDecoderHead',
-        num_classes=80,
-        in_channels=1280,
-        normalized=True,
-        act_cfg=dict(type='LeakyReLU', negative_slope=0.2),
-        loss={{_base_.aam_coco}}),
-)
-optim_wrapper = dict(optimizer=dict(lr=lr))
-param_scheduler = dict(eta_max=lr, total_steps=max_epochs)
+    neck=dict(num_classes={{_base_.num_classes}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
+optim_wrapper = dict(optimizer=dict(lr=0.007))  # the paper's
+param_scheduler = dict(total_steps=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)

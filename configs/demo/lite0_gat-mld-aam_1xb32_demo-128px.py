@@ -1,16 +1,16 @@
-# Demo with GAT re-weighting feeding ML-Decoder (re-weighted map w * f) + AAM.
-_base_ = ['./lite0_mld-aam_1xb32_demo-128px.py']
+# Demo with GAT re-weighting feeding ML-Decoder (re-weighted map w * f) + AAM; the head at
+# 0.3x the LR, as in lite0_mld-aam_1xb32_demo-128px.py.
+_base_ = [
+    '../_base_/datasets/demo_scenes.py',
+    '../_base_/models/backbones/lite0.py',
+    '../_base_/models/heads/gat_ml_decoder_cosine.py',
+    '../_base_/models/losses/aam_coco.py',
+    '../_base_/schedules/demo_schedule.py',
+]
 
 model = dict(
-    neck=dict(
-        _delete_=True,
-        type='GATReweightNeck',
-        in_channels=1280,
-        num_classes={{_base_.num_classes}},
-        graph=dict(dataset={{_base_.train_dataloader.dataset}},
-                   word_vectors='glove-6b-50d', t=0.4, p=0.25),
-        layer_type='gat',
-        num_layers=2,
-        hidden_channels=1024,
-        num_heads=4,
-        out_type='map'))
+    backbone={{_base_.backbone}},
+    neck=dict(num_classes={{_base_.num_classes}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.3)}))

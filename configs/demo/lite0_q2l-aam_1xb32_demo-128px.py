@@ -3,20 +3,19 @@
 # and budget as the stock-head demo. The transformer is narrower than the
 # paper's (D = 512, FFN 1024) so that CPU training stays quick; at 128 px the
 # feature map is 4 x 4.
-_base_ = ['./lite0_linear-asl_1xb32_demo-128px.py', '../_base_/models/aam_settings.py']
+_base_ = [
+    '../_base_/datasets/demo_scenes.py',
+    '../_base_/models/backbones/lite0.py',
+    '../_base_/models/heads/query2label.py',
+    '../_base_/models/losses/aam_coco.py',
+    '../_base_/schedules/demo_schedule.py',
+]
 
 model = dict(
-    neck=None,
+    backbone={{_base_.backbone}},
     head=dict(
-        _delete_=True,
-        type='Query2LabelHead',
         num_classes={{_base_.num_classes}},
-        in_channels=1280,
         embed_dims=512,
-        num_heads=4,
         ffn_dims=1024,
-        num_encoder_layers=1,
-        num_decoder_layers=2,
-        dropout=0.1,
-        normalized=True,
-        loss={{_base_.aam_coco}}))
+        normalized=True,  # cosine group-wise output for the AAM loss
+        loss={{_base_.loss}}))

@@ -1,18 +1,13 @@
 # EfficientNetV2-L + ML-Decoder (cosine) + AAM, the paper's recipe.
 _base_ = [
     '../_base_/datasets/nus_wide_448.py',
-    '../_base_/models/effv2s_mld_aam.py',
+    '../_base_/models/backbones/effv2l.py',
+    '../_base_/models/heads/ml_decoder_cosine.py',
+    '../_base_/models/losses/aam_nus_wide.py',
     '../_base_/schedules/paper_recipe.py',
 ]
 
 model = dict(
-    backbone=dict(
-        arch='l',
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/efficient'
-            'netv2/efficientnetv2-l_in21k-pre-3rdparty_in1k_20221220-63df0efd.pth',
-            prefix='backbone')),
-    head=dict(num_classes=81, loss={{_base_.aam_nus_wide}}))
+    backbone={{_base_.backbone}},
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 optim_wrapper = dict(optimizer=dict(lr=0.009))
-param_scheduler = dict(eta_max=0.009)

@@ -3,14 +3,17 @@
 # stopping).
 _base_ = [
     '../_base_/datasets/nus_wide_448.py',
-    '../_base_/models/gat_reweight_effv2s_cosine.py',
+    '../_base_/models/backbones/effv2s.py',
+    '../_base_/models/heads/gat_cosine.py',
+    '../_base_/models/losses/aam_nus_wide.py',
     '../_base_/schedules/paper_recipe.py',
 ]
 
 model = dict(
-    neck=dict(num_classes=81, graph=dict(dataset={{_base_.train_dataloader.dataset}})),
-    head=dict(num_classes=81, loss={{_base_.aam_nus_wide}}))
+    backbone={{_base_.backbone}},
+    neck=dict(num_classes={{_base_.num_classes}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 optim_wrapper = dict(optimizer=dict(lr=0.009))
-param_scheduler = dict(eta_max=0.009)
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)
 paper_reference = dict(table='Table 4', mAP=66.85, gflops=10.83, shape=448)

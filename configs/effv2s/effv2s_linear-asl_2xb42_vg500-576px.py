@@ -2,18 +2,14 @@
 # px, the paper's recipe (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
 _base_ = [
     '../_base_/datasets/vg500_576.py',
-    '../_base_/models/effv2s_cosine_aam.py',
-    '../_base_/schedules/paper_recipe.py',
+    '../_base_/models/backbones/effv2s.py',
+    '../_base_/models/heads/linear.py',
+    '../_base_/models/losses/asl_paper.py',
+    '../_base_/schedules/paper_recipe_asl.py',
 ]
 
 model = dict(
-    head=dict(
-        _delete_=True,
-        type='MultiLabelLinearClsHead',
-        num_classes=500,
-        in_channels=1280,
-        loss={{_base_.asl_paper}}))
-optim_wrapper = dict(optimizer=dict(lr=0.0001))
-param_scheduler = dict(eta_max=0.0001)
+    backbone={{_base_.backbone}},
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)
 paper_reference = dict(table='Table 5', mAP=38.84, gflops=17.9, shape=576)

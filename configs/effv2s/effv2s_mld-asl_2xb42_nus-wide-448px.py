@@ -2,18 +2,14 @@
 # (SAM, no bias decay, EMA, OneCycle, LR estimation, early stopping).
 _base_ = [
     '../_base_/datasets/nus_wide_448.py',
-    '../_base_/models/effv2s_mld_aam.py',
-    '../_base_/schedules/paper_recipe.py',
+    '../_base_/models/backbones/effv2s.py',
+    '../_base_/models/heads/ml_decoder.py',
+    '../_base_/models/losses/asl_paper.py',
+    '../_base_/schedules/paper_recipe_asl.py',
 ]
 
 model = dict(
-    head=dict(
-        num_classes=81,
-        normalized=False,
-        act_cfg=dict(_delete_=True, type='ReLU'),
-        loss=dict(loss=dict(_delete_=True, type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0,
-                                 clip=0.05))))
-optim_wrapper = dict(optimizer=dict(lr=0.0001))
-param_scheduler = dict(eta_max=0.0001)
+    backbone={{_base_.backbone}},
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)
 paper_reference = dict(table='Table 4', mAP=67.07, gflops=12.28, shape=448)

@@ -2,16 +2,18 @@
 # EfficientNetV2-s, MS-COCO 2017, 448 px, ASL, the paper's recipe
 # (Prokofiev & Sovrasov 2022, Table 2 / Table 8 "ML-GCN EfficientNet-V2-s").
 # The head, its label graph (built from this config's training dataset) and its
-# loss, and how to switch to AAM: ../_base_/models/effv2s_mlgcn_asl.py.
+# loss, and how to switch to AAM: ../_base_/models/heads/mlgcn.py.
 _base_ = [
     '../_base_/datasets/coco_448.py',
-    '../_base_/models/effv2s_mlgcn_asl.py',
-    '../_base_/schedules/paper_recipe.py',
+    '../_base_/models/backbones/effv2s.py',
+    '../_base_/models/heads/mlgcn.py',
+    '../_base_/models/losses/asl_paper.py',
+    '../_base_/schedules/paper_recipe_asl.py',
 ]
 
-model = dict(head=dict(num_classes=80, graph=dict(dataset=_base_.train_dataloader.dataset)))
-# the paper's ASL peak LR (Sec. 4.4): 1e-4
-optim_wrapper = dict(optimizer=dict(lr=0.0001))
-param_scheduler = dict(eta_max=0.0001)
+model = dict(
+    backbone={{_base_.backbone}},
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})))
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)
 paper_reference = dict(table='Table 2', mAP=87.50, gflops=10.83, shape=448)

@@ -1,5 +1,7 @@
 # The embedded demo dataset: synthetic multilabel scenes generated on first
 # use under data_root (no download). 1600 train / 400 val images, 128 px.
+custom_imports = dict(imports=['mmpretrain_multilabel'], allow_failed_imports=False)
+
 dataset_type = 'DemoScenes'
 data_root = 'data/demo_scenes'
 num_classes = 14

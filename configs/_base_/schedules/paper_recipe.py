@@ -1,75 +1,9 @@
-# Training recipe of Prokofiev & Sovrasov 2022, Sec. 3.5 (docs/training_strategy.md):
-# SAM (rho 0.05) over SGD, no weight decay on biases and norm layers, OneCycle stepped
-# per iteration, EMA weights (decay 0.9997) with raw and EMA models both evaluated,
-# the authors' early stopping on max(raw, EMA) mAP; an LR range test before training is
-# included but off (the configs give the paper's LRs): enable it with
-#     --cfg-options custom_hooks.2.enabled=True
-# It includes MMPretrain's default runtime (do not list that one again):
-#     _base_ = ['<dataset>.py', '<model>.py', '../_base_/schedules/paper_recipe.py']
-# A config that changes `max_epochs` must also set param_scheduler.total_steps and
-# train_cfg.max_epochs (OneCycle's length is fixed when it is built).
-# Its components come from `mmpretrain_multilabel` (`custom_imports` belongs to the leaf
-# config or the dataset base: MMEngine refuses a key defined by two sibling bases).
-_base_ = ['mmpretrain::_base_/default_runtime.py']
-
-max_epochs = 60
-peak_lr = 0.007  # paper, MS-COCO; replaced by the range test when LREstimationHook is on
-monitor = 'multi-label/mAP'
-ema_gamma = 4  # EMA warm-up (below)
-
-optim_wrapper = dict(
-    type='SAMOptimWrapper',
-    rho=0.05,
-    adaptive=False,
-    optimizer=dict(type='SGD', lr=peak_lr, momentum=0.9, weight_decay=5e-4),
-    # no bias decay (He et al. 2019): biases and norm layers get no weight decay
-    paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
-)
-
-# ScaledOneCycleLR is MMEngine's OneCycleLR that keeps paramwise_cfg lr_mult ratios
-param_scheduler = dict(
-    type='ScaledOneCycleLR',
-    eta_max=peak_lr,
-    pct_start=0.2,
-    div_factor=100.,
-    final_div_factor=1000.,
-    total_steps=max_epochs,
-    by_epoch=True,
-    convert_to_iter_based=True,
-)
-
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
-
-# No auto_scale_lr: the losses are summed over the batch (BatchSumLoss, aam_settings.py), so
-# the gradient already grows with the batch as the authors' did; scaling the LR too would
-# count the batch twice.
-
-default_hooks = dict(
-    checkpoint=dict(
-        type='CheckpointHook',
-        interval=1,
-        max_keep_ckpts=1,
-        # the score early stopping uses: max(raw, EMA) of `monitor`
-        save_best=monitor + '_raw_ema_max',
-        rule='greater'),
-)
-
-custom_hooks = [
-    # val/<metric> is the EMA model, val/<metric>_origin the raw one. The paper's decay 0.9997
-    # (momentum 3e-4) averages over ~3,000 iterations; from the start it would keep the EMA
-    # weights (what checkpoints, test, infer and export use) near initialisation in any run
-    # shorter than that. MMEngine's MomentumAnnealingEMA warms it up as timm's ModelEmaV3
-    # does: momentum max(3e-4, gamma / (gamma + step)), an average over the last ~1/gamma
-    # of the run so far, reaching the paper's decay after gamma / 3e-4 iterations.
-    dict(type='EMAHook', ema_type='MomentumAnnealingEMA', momentum=3e-4, gamma=ema_gamma,
-         evaluate_on_ema=True, evaluate_on_origin=True),
-    dict(type='SmoothedEarlyStoppingHook', monitor=monitor, patience=5, smoothing=0.8,
-         warmup='auto'),
-    # authors' range; sets OneCycle's peak when enabled
-    dict(type='LREstimationHook', enabled=False, min_lr=4e-3, max_lr=0.03, num_iters=100,
-         seed=0),
-    # the best score against the chance level; warns once if the run is not learning
-    dict(type='TrainingSummaryHook', key=monitor + '_raw_ema_max'),
-]
+# Training recipe of Prokofiev & Sovrasov 2022 (arXiv 2209.06585), Sec. 3.5
+# (docs/training_strategy.md): the optimizer of sam_sgd.py (SAM over SGD, no bias decay) with
+# the schedule of paper_schedule.py (OneCycle per iteration peaking at the optimizer's LR, EMA
+# weights, early stopping, the LR range test switched off by `lr_range_test`). It includes
+# MMPretrain's default runtime (do not list that one again):
+#     _base_ = ['<dataset>.py', '<backbone>.py', '<head>.py', '<loss>.py',
+#               '../_base_/schedules/paper_recipe.py']
+#     optim_wrapper = dict(optimizer=dict(lr=<the row's LR>))
+_base_ = ['./sam_sgd.py', './paper_schedule.py']

@@ -135,6 +135,11 @@ class LREstimationHook(Hook):
         seed (int): Seed of the test (data augmentation, dropout); the
             generators are restored afterwards. Defaults to 0.
         enabled (bool): Switch. Defaults to True.
+        enabled_by (str, optional): Name of a top-level key of the runner's
+            config whose value replaces ``enabled`` when training starts, so
+            that the test is switched on by a name, also from the command line
+            (``--cfg-options lr_range_test=True``; a base's variable copied
+            into ``enabled`` would not see that override). Defaults to None.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -149,7 +154,8 @@ class LREstimationHook(Hook):
                  skip_end: int = 5,
                  divisor: float = 1.0,
                  seed: int = 0,
-                 enabled: bool = True):
+                 enabled: bool = True,
+                 enabled_by: Optional[str] = None):
         if not (0 < min_lr < max_lr and math.isfinite(max_lr)):
             raise ValueError(f'LREstimationHook: need 0 < min_lr < max_lr, got '
                              f'min_lr={min_lr!r}, max_lr={max_lr!r}')
@@ -181,9 +187,15 @@ class LREstimationHook(Hook):
         self.divisor = float(divisor)
         self.seed = seed
         self.enabled = enabled
+        self.enabled_by = enabled_by
         self.result: Optional[Dict] = None
 
     def before_train(self, runner) -> None:
+        if self.enabled_by is not None:
+            if self.enabled_by not in runner.cfg:
+                raise KeyError(f'LREstimationHook: enabled_by={self.enabled_by!r}, but the '
+                               f'config has no top-level key {self.enabled_by!r}')
+            self.enabled = bool(runner.cfg[self.enabled_by])
         if not self.enabled:
             return
         if runner.iter > 0:

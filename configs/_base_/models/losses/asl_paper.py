@@ -1,0 +1,5 @@
+# ASL (Ben-Baruch et al. 2021, https://arxiv.org/abs/2009.14119) as the paper's ASL rows set it
+# (arXiv 2209.06585, Sec. 4.2: gamma- 4, gamma+ 0, ASL's clip 0.05), summed over the batch as
+# ASL's own code does (see aam_coco.py); the paper's LR for it is 1e-4.
+loss = dict(type='BatchSumLoss',
+            loss=dict(type='AsymmetricLoss', gamma_pos=0.0, gamma_neg=4.0, clip=0.05))
