@@ -1,9 +1,9 @@
 # GAP + linear + ASL with the paper's recipe (the ablation baseline of Table 7,
-# configs/effv2s/effv2s_linear-asl_2xb42_coco-448px.py)
-# on real photos with the paper's recipe (SAM over Adam as the paper's ASL rows, no bias decay, OneCycle, EMA, early
-# stopping): only the backbone (EfficientNet-Lite0, offline ImageNet weights), the size (224 px,
-# batch 16) and the data (coco128) differ from the paper's row. benchmarks/coco128_cv.py
-# cross-validates it; configs/coco128/README.md has the figures.
+# configs/effv2s/effv2s_linear-asl_2xb42_coco-448px.py) on real photos with the paper's recipe
+# for its ASL rows (SAM over Adam, no bias decay, OneCycle, EMA, early stopping): only the
+# backbone (EfficientNet-Lite0, offline ImageNet weights), the size (224 px, batch 16) and the
+# data (coco128) differ from the paper's row. benchmarks/coco128_cv.py cross-validates it;
+# configs/coco128/README.md has the figures.
 _base_ = [
     '../_base_/datasets/coco128_224.py',
     '../_base_/models/backbones/lite0_coco128.py',

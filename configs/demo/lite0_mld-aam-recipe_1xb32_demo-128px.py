@@ -1,11 +1,12 @@
-# The paper's main head on the embedded synthetic scenes, in about 5 minutes on 2 CPU cores
-# (the main demo, lite0_cosine-aam-recipe, gets 1.7x its steps in that time). EfficientNet-Lite0 (offline ImageNet weights) + ML-Decoder (cosine group
-# projection) + AAM loss, trained with the recipe's OneCycle, no bias decay, EMA weights (raw
-# and EMA evaluated; the checkpoint holds the EMA), the authors' early stopping and the chance
-# level in the summary; the best of max(raw, EMA) mAP is kept.
-# SAM is off at this budget: its second pass doubles the cost of a step, and in 5 minutes the
-# steps it costs are worth more than it gains (docs/results.md); lite0_mld-aam-recipe-sam adds
-# it. AdamW (lr 1e-3) instead of the paper's SGD, as in all demos (../_base_/schedules/adamw.py).
+# The paper's main head on the embedded synthetic scenes, in about 5 minutes on 2 CPU cores (the
+# main demo, lite0_cosine-aam-recipe, gets 1.7x its steps in that time). EfficientNet-Lite0
+# (offline ImageNet weights) + ML-Decoder (cosine group projection) + AAM loss, trained with the
+# recipe's OneCycle, no bias decay, EMA weights (raw and EMA evaluated; the checkpoint holds the
+# EMA), the authors' early stopping and the chance level in the summary; the best of max(raw,
+# EMA) mAP is kept. SAM is off at this budget: its second pass doubles the cost of a step, and in
+# 5 minutes the steps it costs are worth more than it gains (docs/results.md);
+# lite0_mld-aam-recipe-sam adds it. AdamW (lr 1e-3) instead of the paper's SGD, as in all demos
+# (../_base_/schedules/adamw.py).
 _base_ = [
     '../_base_/datasets/demo_scenes.py',
     '../_base_/models/backbones/lite0.py',
