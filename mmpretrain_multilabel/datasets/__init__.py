@@ -3,6 +3,7 @@ from .coco import CocoMultiLabel
 from .custom import CheckedMultiLabelDataset, CsvMultiLabelDataset
 from .demo_scenes import DEMO_CLASSES, DemoScenes, render_scene
 from .nus_wide import NUS_WIDE_CATEGORIES, NusWideMultiLabel
+from .openimages import OpenImagesMultiLabel
 from .splits import kfold_indices
 from .transforms import CheckedLoadImageFromFile, MarkIgnoredLabels, RelativeCutout
 from .validation import CorruptImageError, DatasetFormatError
@@ -11,7 +12,7 @@ from .vg500 import VG500MultiLabel
 __all__ = [
     'DEMO_CLASSES', 'DemoScenes', 'render_scene', 'MultiLabelBase', 'label_matrix',
     'CocoMultiLabel', 'CheckedMultiLabelDataset', 'CsvMultiLabelDataset',
-    'NUS_WIDE_CATEGORIES', 'NusWideMultiLabel', 'VG500MultiLabel',
+    'NUS_WIDE_CATEGORIES', 'NusWideMultiLabel', 'OpenImagesMultiLabel', 'VG500MultiLabel',
     'CheckedLoadImageFromFile', 'MarkIgnoredLabels', 'RelativeCutout',
     'CorruptImageError', 'DatasetFormatError', 'kfold_indices'
 ]
