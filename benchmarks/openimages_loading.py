@@ -39,8 +39,17 @@ METHODS = ('OpenImagesMultiLabel', 'read_image_labels', 'pandas.read_csv', 'pand
            'pyarrow.csv')
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+def rss_mb(field: str = 'VmHWM') -> float:
+    """Peak (``VmHWM``) or current (``VmRSS``) RSS of this process image, in MB.
+
+    Not ``getrusage``: Linux keeps ``ru_maxrss`` across ``exec``, so a worker would
+    report its parent's peak.
+    """
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
 def run_method(method: str, root: str) -> dict:
@@ -58,7 +67,7 @@ def run_method(method: str, root: str) -> dict:
             read_class_descriptions,
             read_image_labels,
         )
-    base = rss_mb()
+    base = rss_mb('VmRSS')
     start, cpu_start = time.perf_counter(), time.process_time()
     if method == 'OpenImagesMultiLabel':
         ds = OpenImagesMultiLabel(root, split='train')
