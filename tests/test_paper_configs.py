@@ -23,7 +23,7 @@ PAPER_CONFIGS = sorted(
 PAPER_CONFIGS = [c for c in PAPER_CONFIGS
                  if osp.basename(osp.dirname(c)) not in ('_base_', 'demo', 'coco128')]
 DATASET_CLASSES = {'CocoMultiLabel': 80, 'VOC': 20, 'NusWideMultiLabel': 81,
-                   'VG500MultiLabel': 500}
+                   'VG500MultiLabel': 500, 'OpenImagesMultiLabel': 601}
 
 
 def _replace_graphs(cfg_dict, num_classes):
@@ -44,7 +44,8 @@ def test_paper_configs_are_found():
 def test_paper_config_builds_and_trains_one_iteration(config):
     init_default_scope('mmpretrain')  # optimizer wrappers are registered there
     cfg = Config.fromfile(config)
-    assert cfg.get('paper_reference', None) or 'effv2l' in config, 'no paper figures'
+    assert cfg.get('paper_reference', None) or cfg.get('paper_ablation', None) or \
+        'effv2l' in config, 'no paper figures'
     dataset = cfg.train_dataloader.dataset
     num_classes = cfg.model.head.num_classes
     assert DATASET_CLASSES[dataset.type] == num_classes, dataset.type

@@ -47,5 +47,16 @@ class BatchSumLoss(nn.Module):
 
     def forward(self, cls_score: torch.Tensor, target: torch.Tensor,
                 avg_factor: Optional[float] = None, **kwargs) -> torch.Tensor:
-        """The wrapped loss summed over the batch (``avg_factor`` is ignored)."""
-        return self.loss(cls_score, target, avg_factor=1.0, **kwargs)
+        """The wrapped loss summed over the batch (``avg_factor`` is ignored).
+
+        Targets of -1 (unverified / ignored labels: OpenImages, VOC difficult) add
+        nothing, whatever the wrapped loss does with them: MMPretrain's
+        ``AsymmetricLoss`` would count them as negatives with a wrong weight, so
+        the loss is taken per entry on the other targets and summed.
+        """
+        ignored = target < 0
+        if not bool(ignored.any()):
+            return self.loss(cls_score, target, avg_factor=1.0, **kwargs)
+        kwargs['reduction_override'] = 'none'
+        per_entry = self.loss(cls_score, target.clamp(min=0), avg_factor=1.0, **kwargs)
+        return per_entry.masked_fill(ignored, 0).sum()
