@@ -21,6 +21,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'lite0_linear-asl_1xb32_demo-128px.py')
 TINY_CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_demo.py')
 TINY_RECIPE = osp.join(ROOT, 'tests', 'data', 'tiny_recipe_demo.py')
+TINY_MAIN = osp.join(ROOT, 'tests', 'data', 'tiny_main_demo.py')
 
 
 def _free_port() -> int:
@@ -111,11 +112,12 @@ def test_demo_cooccurrence_has_structure(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('config,key', [(TINY_CONFIG, 'multi-label/mAP'),
-                                        (TINY_RECIPE, 'multi-label/mAP_raw_ema_max')])
+                                        (TINY_RECIPE, 'multi-label/mAP_raw_ema_max'),
+                                        (TINY_MAIN, 'multi-label/mAP_raw_ema_max')])
 def test_train_two_iterations_then_test(tmp_path, config, key):
     """tools/train.py with num_workers=0 trains, validates and checkpoints;
-    tools/test.py evaluates the checkpoint; the summary is logged. Both the
-    stock-head demo and the main demo (full recipe) run."""
+    tools/test.py evaluates the checkpoint; the summary is logged. The stock-head
+    demo, the full recipe (ML-Decoder, SAM) and the README's main demo run."""
     test_tool = load_script('tools/test.py')
     train_tool = load_script('tools/train.py')
     work_dir = tmp_path / 'work'
