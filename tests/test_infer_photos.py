@@ -1,4 +1,4 @@
-"""tools/infer.py on real photos of any size (coco128, ../shared/data): a
+"""tools/infer.py on real photos of any size (the coco128 fixture): a
 demo checkpoint, its ONNX and its OpenVINO export give the same labels; bad
 files in the input are reported and skipped (or stop the run with
 --strict); a config whose test pipeline does not resize still works."""
@@ -37,12 +37,9 @@ ATOL = {'onnx': 1e-4, 'xml': 1e-3}
 
 
 @pytest.fixture(scope='module')
-def photos(tmp_path_factory):
-    """The first coco128 photos; skipped without ../shared/data/coco128."""
-    root = osp.join(ROOT, '..', 'shared', 'data', 'coco128', 'train2017')
-    if not osp.isdir(root):
-        pytest.skip(f'coco128 fixture not found at {osp.abspath(root)} '
-                    '(needs ../shared/data beside the checkout)')
+def photos(coco128_root):
+    """The first coco128 photos."""
+    root = osp.join(coco128_root, 'train2017')
     files = sorted(osp.join(root, f) for f in os.listdir(root) if f.endswith('.jpg'))
     return files[:NUM_PHOTOS]
 
