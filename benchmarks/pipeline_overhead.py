@@ -36,6 +36,7 @@ from mmpretrain.structures import DataSample
 from mmpretrain_multilabel.apis.complexity import build_inference_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EPOCHS = 2  # of the in-memory loader
 DEMO_CONFIGS = [
     'configs/demo/lite0_linear-asl_1xb32_demo-128px.py',
     'configs/demo/lite0_mld-aam-recipe_1xb32_demo-128px.py',
@@ -92,22 +93,26 @@ class PairTimer(Hook):
 
 def runner_for(config: str, batch: Dict, iters: int, work_dir: str) -> Runner:
     """A ``Runner`` as ``tools/train.py`` builds it from ``config``, with an
-    in-memory loader of ``iters`` copies of ``batch``."""
+    in-memory loader of ``batch``: two epochs of ``iters`` iterations in all (a
+    schedule of the config's, such as the stock demo's warm-up epoch followed by
+    cosine decay, needs more than one epoch)."""
     init_default_scope('mmpretrain')
     cfg = Config.fromfile(os.path.join(ROOT, config))
     model = build_inference_model(cfg, random_graph=True)
-    loader = torch.utils.data.DataLoader([batch] * iters, batch_size=None,
+    loader = torch.utils.data.DataLoader([batch] * -(-iters // EPOCHS), batch_size=None,
                                          collate_fn=lambda x: x)
     hooks = dict(cfg.default_hooks)
     hooks['checkpoint'] = None
+    hooks['sampler_seed'] = None  # an in-memory list has no sampler to seed
     return Runner(
         model=model, work_dir=work_dir, train_dataloader=loader,
-        train_cfg=dict(by_epoch=True, max_epochs=1), optim_wrapper=cfg.optim_wrapper,
+        train_cfg=dict(by_epoch=True, max_epochs=EPOCHS), optim_wrapper=cfg.optim_wrapper,
         param_scheduler=cfg.get('param_scheduler'), default_hooks=hooks,
         custom_hooks=cfg.get('custom_hooks'), log_processor=cfg.get('log_processor'),
         visualizer=cfg.get('visualizer'), env_cfg=cfg.get('env_cfg', {}),
         log_level='WARNING', default_scope='mmpretrain', randomness=cfg.get('randomness'),
-        experiment_name=f'pipeline_{os.path.basename(config)[:-3]}_{time.time_ns()}')
+        experiment_name=f'pipeline_{os.path.basename(config)[:-3]}_{time.time_ns()}',
+        cfg=cfg)  # hooks read top-level keys of it (lr_range_test)
 
 
 def quartiles(values: List[float]):
