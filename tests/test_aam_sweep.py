@@ -2,19 +2,21 @@
 AAM scale on the demo data, the value reaches each run's config, and the table / CSV /
 plot hold each run's best validation mAP."""
 import csv
-import importlib.util
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
-from training_recipe_utils import ROOT, write_tiny_config
 
 from mmpretrain_multilabel.utils.sweep import best_score, train_command
 
+from .scripts import load_script
+from .training_recipe_utils import ROOT, write_tiny_config
+
+# the tiny test config's head replaced by GAP + cosine + AAM (a statement after its `model`)
 COSINE_AAM = '''
-model = dict(head=dict(_delete_=True, type='MultiLabelCosineClsHead', num_classes=14,
-                       in_channels=16, loss=dict(type='BatchSumLoss', loss=dict(
-                           type='AAMLoss', s=23.0, gamma_neg=1.0))))
+model['head'] = dict(type='MultiLabelCosineClsHead', num_classes=14, in_channels=16,
+                     loss=dict(type='BatchSumLoss', loss=dict(type='AAMLoss', s=23.0,
+                                                              gamma_neg=1.0)))
 '''
 
 
@@ -28,10 +30,7 @@ def test_train_command_sets_the_key_and_uses_dist_train_for_gpus():
 
 @pytest.mark.slow
 def test_sweep_trains_each_value_and_writes_table_and_plot(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location(
-        'aam_sweep_tool', osp.join(ROOT, 'tools', 'analysis_tools', 'aam_sweep.py'))
-    aam_sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(aam_sweep)
+    aam_sweep = load_script('tools/analysis_tools/aam_sweep.py')
     monkeypatch.setenv('PYTHONPATH', ROOT)  # the runs are subprocesses
     config = write_tiny_config(tmp_path / 'tiny.py', tmp_path / 'data', max_epochs=1,
                                extra=COSINE_AAM)

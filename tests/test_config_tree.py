@@ -52,8 +52,9 @@ def test_no_config_reads_outside_the_repository():
 
 def test_leaves_are_found():
     folders = {osp.dirname(leaf) for leaf in LEAVES}
-    assert folders == {'', 'coco128', 'demo', 'effv2l', 'effv2s', 'mlgcn', 'q2l', 'tresnet'}
-    assert len(LEAVES) == 48
+    assert folders == {'', 'ablation', 'coco128', 'demo', 'effv2l', 'effv2s', 'mlgcn',
+                       'openimages', 'q2l', 'tresnet'}
+    assert len(LEAVES) == 68
 
 
 @pytest.mark.parametrize('leaf', LEAVES)

@@ -2,8 +2,6 @@
 initialiser (keys loaded / skipped / missing / mismatched), and the public OpenImages
 ML-Decoder release (TResNet-M, 9,605 classes, 200 groups) in its original layout
 through tools/model_converters/ml_decoder_to_mmpretrain.py into a backbone."""
-import os.path as osp
-import sys
 from collections import OrderedDict
 
 import pytest
@@ -14,8 +12,9 @@ from mmpretrain.registry import MODELS
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.models.utils import select_weights
 
-sys.path.insert(0, osp.join(osp.dirname(__file__), '..', 'tools', 'model_converters'))
-import ml_decoder_to_mmpretrain as converter  # noqa: E402
+from .scripts import load_script
+
+converter = load_script('tools/model_converters/ml_decoder_to_mmpretrain.py')
 
 TINY_BACKBONE = dict(type='ResNet', depth=18, stem_channels=8, base_channels=8, num_stages=2,
                      strides=(1, 2), dilations=(1, 1), out_indices=(1, ))

@@ -1,16 +1,19 @@
-# EfficientNetV2-s, GAT label re-weighting (GAP+GMP of w*f) + cosine classifier + AAM, coco at 224
-# px, the paper's recipe: the low-resolution ablation of Table 9 (label noise from small objects
-# lost at 224 px).
+# EfficientNetV2-s, GAT label re-weighting (GAP+GMP of w*f) + cosine classifier + AAM, coco at
+# 224 px, the paper's recipe: the low-resolution ablation of Table 9 (label noise from small
+# objects lost at 224 px).
 _base_ = [
     '../_base_/datasets/coco_224.py',
-    '../_base_/models/gat_reweight_effv2s_cosine.py',
+    '../_base_/models/backbones/effv2s.py',
+    '../_base_/models/heads/gat_cosine.py',
+    '../_base_/models/losses/aam_coco.py',
     '../_base_/schedules/paper_recipe.py',
 ]
 
 model = dict(
-    neck=dict(num_classes=80, graph=dict(dataset={{_base_.train_dataloader.dataset}})),
-    head=dict(num_classes=80, loss={{_base_.aam_coco}}))
+    backbone={{_base_.backbone}},
+    neck=dict(num_classes={{_base_.num_classes}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 optim_wrapper = dict(optimizer=dict(lr=0.007))
-param_scheduler = dict(eta_max=0.007)
 # the paper's mAP for this row (no GFLOPs given at 224 px)
 paper_ablation = dict(table='Table 9', mAP=82.55, shape=224)

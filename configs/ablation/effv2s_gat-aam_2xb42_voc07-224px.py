@@ -3,14 +3,17 @@
 # objects lost at 224 px).
 _base_ = [
     '../_base_/datasets/voc07_224.py',
-    '../_base_/models/gat_reweight_effv2s_cosine.py',
+    '../_base_/models/backbones/effv2s.py',
+    '../_base_/models/heads/gat_cosine.py',
+    '../_base_/models/losses/aam_voc.py',
     '../_base_/schedules/paper_recipe.py',
 ]
 
 model = dict(
-    neck=dict(num_classes=20, graph=dict(dataset={{_base_.train_dataloader.dataset}})),
-    head=dict(num_classes=20, loss={{_base_.aam_voc}}))
+    backbone={{_base_.backbone}},
+    neck=dict(num_classes={{_base_.num_classes}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 optim_wrapper = dict(optimizer=dict(lr=0.005))
-param_scheduler = dict(eta_max=0.005)
 # the paper's mAP for this row (no GFLOPs given at 224 px)
 paper_ablation = dict(table='Table 9', mAP=93.15, shape=224)

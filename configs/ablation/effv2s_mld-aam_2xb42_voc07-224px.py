@@ -2,13 +2,15 @@
 # resolution ablation of Table 9 (label noise from small objects lost at 224 px).
 _base_ = [
     '../_base_/datasets/voc07_224.py',
-    '../_base_/models/effv2s_mld_aam.py',
+    '../_base_/models/backbones/effv2s.py',
+    '../_base_/models/heads/ml_decoder_cosine.py',
+    '../_base_/models/losses/aam_voc.py',
     '../_base_/schedules/paper_recipe.py',
 ]
 
 model = dict(
-    head=dict(num_classes=20, loss={{_base_.aam_voc}}))
+    backbone={{_base_.backbone}},
+    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
 optim_wrapper = dict(optimizer=dict(lr=0.005))
-param_scheduler = dict(eta_max=0.005)
 # the paper's mAP for this row (no GFLOPs given at 224 px)
 paper_ablation = dict(table='Table 9', mAP=93.77, shape=224)

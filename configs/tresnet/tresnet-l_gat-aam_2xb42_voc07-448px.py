@@ -1,15 +1,21 @@
-# TResNet-L, GAT label re-weighting (GAP+GMP of w*f) + cosine classifier + AAM, voc07
-# 448 px, the paper's recipe (Table 3 "GAT re-weighting (ours) TResNet-L").
+# TResNet-L (timm `tresnet_v2_l`, 2048 channels), GAT label re-weighting (GAP+GMP of w*f)
+# + cosine classifier + AAM, voc07 448 px, the paper's recipe (Table 3 "GAT re-weighting
+# (ours) TResNet-L"). Starting it from the ML-Decoder release:
+# ../_base_/models/backbones/tresnet_l.py.
 _base_ = [
     '../_base_/datasets/voc07_448.py',
-    '../_base_/models/gat_reweight_tresnet-l_cosine.py',
+    '../_base_/models/backbones/tresnet_l.py',
+    '../_base_/models/heads/gat_cosine.py',
+    '../_base_/models/losses/aam_voc.py',
     '../_base_/schedules/paper_recipe.py',
 ]
 
 model = dict(
-    neck=dict(num_classes=20, graph=dict(dataset={{_base_.train_dataloader.dataset}})),
-    head=dict(num_classes=20, loss={{_base_.aam_voc}}))
+    backbone={{_base_.backbone}},
+    neck=dict(in_channels=2048, num_classes={{_base_.num_classes}},
+              graph=dict(dataset={{_base_.train_dataloader.dataset}})),
+    head=dict(num_classes={{_base_.num_classes}}, in_channels=2048, loss={{_base_.loss}}))
+load_from = None  # e.g. 'work_dirs/pretrained/ml_decoder_tresnet_l_coco.pth'
 optim_wrapper = dict(optimizer=dict(lr=0.005))
-param_scheduler = dict(eta_max=0.005)
 # the paper's figures for this row (mAP; GFLOPs with the paper's counter)
 paper_reference = dict(table='Table 3', mAP=96.67, gflops=35.2, shape=448)

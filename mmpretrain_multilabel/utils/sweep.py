@@ -16,7 +16,8 @@ import subprocess
 import sys
 from typing import Dict, List, Optional, Sequence
 
-# the AAM parameters of a head whose loss is BatchSumLoss(AAMLoss) (aam_settings.py)
+# the AAM parameters of a head whose loss is BatchSumLoss(AAMLoss)
+# (configs/_base_/models/losses/aam_*.py)
 PARAM_KEYS = {'s': 'model.head.loss.loss.s', 'm': 'model.head.loss.loss.m'}
 METRIC = 'multi-label/mAP'
 

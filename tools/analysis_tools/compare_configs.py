@@ -90,7 +90,7 @@ def built_learning_rates(cfg) -> Dict[str, Any]:
         sched = copy.deepcopy(dict(sched))
         cls = PARAM_SCHEDULERS.get(sched.pop('type'))
         if sched.pop('convert_to_iter_based', False):
-            cls.build_iter_from_epoch(wrapper, epoch_length=1, **sched)
+            cls.build_iter_from_epoch(wrapper, epoch_length=100, **sched)  # >1: OneCycle phases
         else:
             cls(wrapper, **sched)
     return {f'group{i}': {k: round(float(g[k]), 12) for k in ('lr', 'initial_lr', 'max_lr',
