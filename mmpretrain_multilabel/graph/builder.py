@@ -131,6 +131,11 @@ def graph_cache_key(classes: Sequence[str], labels_sha: str, settings: dict
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _file_stamp(path: str) -> List[Any]:
+    """A file's identity for a cache key: absolute path, size, mtime."""
+    return [osp.abspath(path), osp.getsize(path), int(osp.getmtime(path))]
+
+
 def _source_stamp(word_vectors: Any, vocab: Optional[str]) -> Any:
     """Identify a word-vector source (path + size + mtime) for the key."""
     if not isinstance(word_vectors, str):
@@ -138,7 +143,7 @@ def _source_stamp(word_vectors: Any, vocab: Optional[str]) -> Any:
     stamp: List[Any] = [word_vectors]
     for p in (word_vectors, vocab):
         if p and osp.isfile(p):
-            stamp += [osp.abspath(p), osp.getsize(p), int(osp.getmtime(p))]
+            stamp += _file_stamp(p)
     return stamp
 
 
@@ -150,7 +155,7 @@ def _proto_stamp(prototypes: Optional[dict]) -> Any:
     for k in ('config', 'checkpoint'):
         v = stamp.get(k)
         if isinstance(v, str) and osp.isfile(v):
-            stamp[k] = [osp.abspath(v), osp.getsize(v), int(osp.getmtime(v))]
+            stamp[k] = _file_stamp(v)
     return stamp
 
 
