@@ -85,19 +85,18 @@ class PairTimer(Hook):
         optimizer.step()
         optimizer.zero_grad()
         bare = time.perf_counter() - start
-        if batch_idx >= self.warmup:
+        if runner.iter >= self.warmup:  # the run's iteration (batch_idx restarts each epoch)
             self.iteration.append(took)
             self.bare.append(bare)
         self.start = time.perf_counter()
 
 
-def runner_for(config: str, batch: Dict, iters: int, work_dir: str) -> Runner:
-    """A ``Runner`` as ``tools/train.py`` builds it from ``config``, with an
+def runner_for(cfg: Config, batch: Dict, iters: int, work_dir: str) -> Runner:
+    """A ``Runner`` as ``tools/train.py`` builds it from ``cfg``, with an
     in-memory loader of ``batch``: two epochs of ``iters`` iterations in all (a
     schedule of the config's, such as the stock demo's warm-up epoch followed by
     cosine decay, needs more than one epoch)."""
     init_default_scope('mmpretrain')
-    cfg = Config.fromfile(os.path.join(ROOT, config))
     model = build_inference_model(cfg, random_graph=True)
     loader = torch.utils.data.DataLoader([batch] * -(-iters // EPOCHS), batch_size=None,
                                          collate_fn=lambda x: x)
@@ -111,7 +110,7 @@ def runner_for(config: str, batch: Dict, iters: int, work_dir: str) -> Runner:
         custom_hooks=cfg.get('custom_hooks'), log_processor=cfg.get('log_processor'),
         visualizer=cfg.get('visualizer'), env_cfg=cfg.get('env_cfg', {}),
         log_level='WARNING', default_scope='mmpretrain', randomness=cfg.get('randomness'),
-        experiment_name=f'pipeline_{os.path.basename(config)[:-3]}_{time.time_ns()}',
+        experiment_name=f'pipeline_{os.path.basename(cfg.filename)[:-3]}_{time.time_ns()}',
         cfg=cfg)  # hooks read top-level keys of it (lr_range_test)
 
 
@@ -124,7 +123,7 @@ def measure(config: str, iters: int, warmup: int, batch_size: int, size: int) ->
     cfg = Config.fromfile(os.path.join(ROOT, config))
     batch = make_batch(cfg.model.head.num_classes, batch_size, size)
     with tempfile.TemporaryDirectory() as work_dir:
-        runner = runner_for(config, batch, iters + warmup, work_dir)
+        runner = runner_for(cfg, batch, iters + warmup, work_dir)
         timer = PairTimer(batch, warmup)
         runner.register_hook(timer)
         runner.train()

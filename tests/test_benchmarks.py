@@ -93,3 +93,13 @@ def test_gpu_check_dry_run_on_the_cpu(tmp_path):
                 'workers to feed training', 'img/s per worker'):
         assert float(figures[key]) > 0, key
     assert 'SAMOptimWrapper' in table  # the paper model trains with SAM
+
+
+def test_pipeline_overhead_times_every_requested_pair_over_two_epochs():
+    """The stock demo's schedule (a warm-up epoch, then cosine decay) builds in the
+    benchmark's two in-memory epochs, and the warm-up is dropped once, not per epoch."""
+    pipeline = load_script('benchmarks/pipeline_overhead.py')
+    row = pipeline.measure('configs/demo/lite0_linear-asl_1xb32_demo-128px.py',
+                           iters=4, warmup=2, batch_size=4, size=64)
+    assert row['n'] == 4
+    assert 0 < row['lo'] <= row['ratio'] <= row['hi']
