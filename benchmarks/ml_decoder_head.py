@@ -92,6 +92,7 @@ def main(argv=None):
         x = torch.randn(args.batch_size, 1280, 14, 14, device=device)
 
         head.eval()
+        loop.eval()  # built in the head's mode: dropout off in both for the comparison
         with torch.no_grad():
             diff = (head((x, )) - loop(x)).abs().max().item()
             x1 = torch.randn(1, 1280, 14, 14, device=device)
@@ -100,6 +101,7 @@ def main(argv=None):
             flops_576 = head_flops(head, torch.randn(1, 1280, 18, 18, device=device)) \
                 if num_classes == 500 else None
         head.train()
+        loop.train()
 
         t_head, t_loop = timed_pair(lambda inp, head=head: head((inp, )), loop, (x, ), params,
                                     args.repeats)

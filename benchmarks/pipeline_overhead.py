@@ -12,19 +12,26 @@ then runs one bare step on the same model and batch: forward in ``'loss'``
 mode on the preprocessed batch, backward, ``optimizer.step()``,
 ``zero_grad()`` (same optimizer object). The two alternate, so a busy
 machine slows both alike. Printed: the median of the per-pair ratios
-``iteration / bare`` with its interquartile range and min / max.
+``iteration / bare``, its 95% bootstrap confidence interval (resampling the
+pairs: the spread of the estimate, which narrows with more pairs), the
+interquartile range and min / max of the single pairs (the machine's noise,
+which does not), and the ratio of the two medians.
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/pipeline_overhead.py [--iters 30] [--warmup 3]
-        [--batch 32] [--configs CONFIG ...]
+    PYTHONPATH=. python benchmarks/pipeline_overhead.py [--iters 60] [--warmup 3]
+        [--batch 32] [--threads 1] [--configs CONFIG ...]
+
+On a shared or small CPU use ``--threads 1``: with one torch thread per core,
+a core taken away for a moment stalls every parallel region, and single
+pairs then scatter by +-20%.
 """
 import argparse
 import os
 import statistics
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 from mmengine.config import Config
@@ -119,6 +126,18 @@ def quartiles(values: List[float]):
     return q[0], statistics.median(values), q[2]
 
 
+def median_ci(values: List[float], level: float = 0.95, resamples: int = 2000,
+              seed: int = 0) -> Tuple[float, float]:
+    """Percentile bootstrap confidence interval of the median of ``values``."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.tensor(values, dtype=torch.float64)
+    draws = x[torch.randint(len(values), (resamples, len(values)), generator=g)]
+    medians = draws.quantile(0.5, dim=1)
+    lo, hi = torch.quantile(medians, torch.tensor([(1 - level) / 2, (1 + level) / 2],
+                                                  dtype=torch.float64)).tolist()
+    return lo, hi
+
+
 def measure(config: str, iters: int, warmup: int, batch_size: int, size: int) -> Dict:
     cfg = Config.fromfile(os.path.join(ROOT, config))
     batch = make_batch(cfg.model.head.num_classes, batch_size, size)
@@ -129,27 +148,35 @@ def measure(config: str, iters: int, warmup: int, batch_size: int, size: int) ->
         runner.train()
     ratios = [a / b for a, b in zip(timer.iteration, timer.bare)]
     q1, med, q3 = quartiles(ratios)
-    return dict(config=os.path.basename(config), iteration=statistics.median(timer.iteration),
-                bare=statistics.median(timer.bare), ratio=med, q1=q1, q3=q3,
+    ci_lo, ci_hi = median_ci(ratios)
+    iteration, bare = statistics.median(timer.iteration), statistics.median(timer.bare)
+    return dict(config=os.path.basename(config), iteration=iteration, bare=bare, ratio=med,
+                ci_lo=ci_lo, ci_hi=ci_hi, of_medians=iteration / bare, q1=q1, q3=q3,
                 lo=min(ratios), hi=max(ratios), n=len(ratios))
 
 
 def main(argv=None) -> List[Dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--configs', nargs='+', default=DEMO_CONFIGS)
-    parser.add_argument('--iters', type=int, default=30, help='timed pairs per config')
+    parser.add_argument('--iters', type=int, default=60, help='timed pairs per config')
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--size', type=int, default=128)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads (default: torch default)')
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows = [measure(c, args.iters, args.warmup, args.batch, args.size) for c in args.configs]
     print(f'Pipeline overhead, {args.size} px, batch {args.batch}, torch threads '
           f'{torch.get_num_threads()}, {args.iters} interleaved pairs after {args.warmup} '
           'warm-up iterations (target <= 1.05):\n')
-    print('| config | iteration s | bare s | iteration / bare (median) | IQR | min - max |')
-    print('|---|---|---|---|---|---|')
+    print('| config | iteration s | bare s | iteration / bare (median) | 95% CI | '
+          'ratio of medians | IQR (pairs) | min - max |')
+    print('|---|---|---|---|---|---|---|---|')
     for r in rows:
         print(f'| {r["config"]} | {r["iteration"]:.3f} | {r["bare"]:.3f} | {r["ratio"]:.3f} | '
+              f'{r["ci_lo"]:.3f} - {r["ci_hi"]:.3f} | {r["of_medians"]:.3f} | '
               f'{r["q1"]:.3f} - {r["q3"]:.3f} | {r["lo"]:.3f} - {r["hi"]:.3f} |')
     return rows
 

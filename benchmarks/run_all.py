@@ -23,6 +23,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+#: SAM on a CPU: one thread, 12 rounds of 2 steps (single steps scatter by a few percent)
+SAM_CPU = ['--rounds', '12', '--steps', '2', '--threads', '1']
+
+
 def plan(full: bool, gpu: bool, amp: bool) -> List[Tuple[str, List[str]]]:
     """(title, arguments) of each benchmark for this device."""
     device = ['--device', 'cuda'] if gpu else []
@@ -36,11 +40,11 @@ def plan(full: bool, gpu: bool, amp: bool) -> List[Tuple[str, List[str]]]:
          ['peer_heads.py', *device] + ([] if big else ['--repeats', '3'])),
         ('SAM overhead per training step (ResNet-18, batch 16, 128 px)',
          ['sam_overhead.py', *device, '--backbone', 'resnet18']
-         + ([] if big else ['--rounds', '8', '--threads', '1'])),
+         + ([] if big else SAM_CPU)),
         ('SAM overhead per training step (demo model, EfficientNet-Lite0)',
-         ['sam_overhead.py', *device] + ([] if big else ['--rounds', '8', '--threads', '1'])),
+         ['sam_overhead.py', *device] + ([] if big else SAM_CPU)),
         ('Training pipeline overhead (tools/train.py iteration vs bare step), demo models',
-         ['pipeline_overhead.py'] + ([] if big else ['--iters', '20'])),
+         ['pipeline_overhead.py'] + ([] if big else ['--threads', '1'])),
         ('COCO-2017-sized annotation loading', ['dataset_loading.py']),
         ('Metric suite and threshold tuning vs MMPretrain',
          ['metrics.py'] + ([] if big else ['--rounds', '3', '--train', '0'])),

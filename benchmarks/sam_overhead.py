@@ -4,8 +4,8 @@ Times ``model.train_step(batch, optim_wrapper)`` of MMPretrain's
 ``ImageClassifier`` (EfficientNet-Lite0 through ``TIMMBackbone``, or ResNet-18;
 GAP; ``MultiLabelLinearClsHead``, 80 classes) with ``SAMOptimWrapper`` (SGD
 inside) and with a plain ``OptimWrapper`` (the same SGD), same model, same
-batch. Rounds alternate between the two so that a busy machine slows both
-alike; the medians are printed with their ratio (target <= 2.05: SAM runs two
+batch. Rounds alternate between the two (in a rotating order) so that a busy
+machine slows both alike; the medians are printed with their ratio (target <= 2.05: SAM runs two
 forward/backward passes, the rest must stay small). A third timing, two
 plain forward/backward passes and one SGD step, is the floor any SAM
 implementation has; ``SAM / floor`` is the cost of the wrapper's own work. On the CPU the process
@@ -59,6 +59,14 @@ def make_batch(batch_size: int, img_size: int, num_classes: int = 80):
         torch.randperm(num_classes, generator=g)[:3].tolist())
         for _ in range(batch_size)]
     return dict(inputs=inputs, data_samples=samples)
+
+
+def quartiles(values):
+    """First and third quartiles (the values themselves when too few)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4)
+    return q[0], q[2]
 
 
 def make_wrapper(model, sam: bool, adaptive: bool):
@@ -132,9 +140,10 @@ def main(argv=None):
     for wrapper in runs.values():  # warm-up
         time_steps(model, wrapper, batch, 2, args.device)
     times = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, wrapper in runs.items():
-            times[name].append(time_steps(model, wrapper, batch, args.steps, args.device))
+    names = list(runs)
+    for r in range(args.rounds):  # the order rotates, so that none always follows another
+        for name in names[r % 3:] + names[:r % 3]:
+            times[name].append(time_steps(model, runs[name], batch, args.steps, args.device))
     print(f'model: ImageClassifier({args.backbone}) + MultiLabelLinearClsHead, '
           f'batch {args.batch_size} x 3 x {args.img_size}^2, device {args.device}, '
           f'torch threads {torch.get_num_threads()}, median of {args.rounds} rounds '
@@ -146,17 +155,23 @@ def main(argv=None):
             continue
         med = {k: statistics.median(t[i] for t in v) for k, v in times.items()}
         # ratios of neighbouring measurements: robust to slow drifts in load
-        ratio = {k: statistics.median(s[i] / b[i] for s, b in zip(times['sam'], times[k]))
-                 for k in ('base', 'floor')}
-        ratios[clock] = ratio['base']
+        per_round = {k: [s[i] / b[i] for s, b in zip(times['sam'], times[k])]
+                     for k in ('base', 'floor')}
+        ratio = {k: statistics.median(v) for k, v in per_round.items()}
+        spread = {k: quartiles(v) for k, v in per_round.items()}
+        ratios[clock] = ratio['base'], spread['base']
         print(f'[{clock:4s}] base optimizer (SGD): {med["base"] * 1e3:8.1f} ms/step   '
               f'{sam_name}: {med["sam"] * 1e3:8.1f} ms/step   two plain passes: '
               f'{med["floor"] * 1e3:8.1f} ms/step')
-        print(f'[{clock:4s}] SAM / base: {ratio["base"]:.3f}   SAM / floor: '
-              f'{ratio["floor"]:.3f}   (medians of per-round ratios)')
+        print(f'[{clock:4s}] SAM / base: {ratio["base"]:.3f} (IQR {spread["base"][0]:.3f} - '
+              f'{spread["base"][1]:.3f})   SAM / floor: {ratio["floor"]:.3f} (IQR '
+              f'{spread["floor"][0]:.3f} - {spread["floor"][1]:.3f})   (medians of per-round '
+              'ratios)')
     key = 'cpu' if 'cpu' in ratios else 'wall'
-    print(f'SAM / base ({key} time): {ratios[key]:.3f}  (target <= 2.05)')
-    return ratios[key]
+    (lo, hi) = ratios[key][1]
+    print(f'SAM / base ({key} time): {ratios[key][0]:.3f}, IQR {lo:.3f} - {hi:.3f} '
+          '(target <= 2.05)')
+    return ratios[key][0]
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@ assembly."""
 import os.path as osp
 
 import pytest
+import torch
 
 from .scripts import load_script
 
@@ -102,4 +103,22 @@ def test_pipeline_overhead_times_every_requested_pair_over_two_epochs():
     row = pipeline.measure('configs/demo/lite0_linear-asl_1xb32_demo-128px.py',
                            iters=4, warmup=2, batch_size=4, size=64)
     assert row['n'] == 4
-    assert 0 < row['lo'] <= row['ratio'] <= row['hi']
+    assert 0 < row['lo'] <= row['ci_lo'] <= row['ratio'] <= row['ci_hi'] <= row['hi']
+    assert row['of_medians'] > 0
+
+
+def test_median_ci_narrows_with_more_pairs():
+    pipeline = load_script('benchmarks/pipeline_overhead.py')
+    g = torch.Generator().manual_seed(1)
+    noisy = (1.02 + 0.05 * torch.randn(400, generator=g)).tolist()
+    few, many = pipeline.median_ci(noisy[:20]), pipeline.median_ci(noisy)
+    assert few[0] < 1.02 < few[1] and many[0] < 1.02 < many[1]
+    assert many[1] - many[0] < (few[1] - few[0]) / 2
+
+
+def test_sam_overhead_prints_the_ratio_with_its_spread(capsys):
+    sam = load_script('benchmarks/sam_overhead.py')
+    ratio = sam.main(['--backbone', 'resnet18', '--batch-size', '2', '--img-size', '32',
+                      '--rounds', '3'])  # no --threads: it would change this process's
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f'SAM / base (cpu time): {ratio:.3f}, IQR ') and ratio > 1

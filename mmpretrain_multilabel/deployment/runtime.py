@@ -185,7 +185,8 @@ class OpenVINOModel(ExportedModel):
     Compiled with the requested inference precision (fp32 by default, see
     :func:`openvino_config`); :attr:`precision` is the one the compiled
     model reports, which is fp32 where the device lacks the requested one
-    (bf16 needs AVX512-BF16 or AMX on a CPU).
+    (bf16 needs AVX512-BF16 or AMX on a CPU), and bf16 for an fp16 request
+    on a CPU with bf16 but without fp16 arithmetic (OpenVINO's fallback).
     """
 
     def _load(self, path, device, num_threads):

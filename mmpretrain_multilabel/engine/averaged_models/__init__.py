@@ -1,0 +1,3 @@
+from .foreach_ema import ForeachMomentumAnnealingEMA
+
+__all__ = ['ForeachMomentumAnnealingEMA']
