@@ -41,6 +41,7 @@ from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
 
 from mmpretrain_multilabel.apis.complexity import build_inference_model
+from mmpretrain_multilabel.utils.stats import quartiles
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPOCHS = 2  # of the in-memory loader
@@ -119,11 +120,6 @@ def runner_for(cfg: Config, batch: Dict, iters: int, work_dir: str) -> Runner:
         log_level='WARNING', default_scope='mmpretrain', randomness=cfg.get('randomness'),
         experiment_name=f'pipeline_{os.path.basename(cfg.filename)[:-3]}_{time.time_ns()}',
         cfg=cfg)  # hooks read top-level keys of it (lr_range_test)
-
-
-def quartiles(values: List[float]):
-    q = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return q[0], statistics.median(values), q[2]
 
 
 def median_ci(values: List[float], level: float = 0.95, resamples: int = 2000,

@@ -31,6 +31,7 @@ from mmpretrain.structures import DataSample
 
 import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.engine import SAMOptimWrapper
+from mmpretrain_multilabel.utils.stats import quartiles
 
 BACKBONES = dict(
     lite0=(dict(type='TIMMBackbone', model_name='efficientnet_lite0', pretrained=False),
@@ -59,14 +60,6 @@ def make_batch(batch_size: int, img_size: int, num_classes: int = 80):
         torch.randperm(num_classes, generator=g)[:3].tolist())
         for _ in range(batch_size)]
     return dict(inputs=inputs, data_samples=samples)
-
-
-def quartiles(values):
-    """First and third quartiles (the values themselves when too few)."""
-    if len(values) < 2:
-        return values[0], values[0]
-    q = statistics.quantiles(values, n=4)
-    return q[0], q[2]
 
 
 def make_wrapper(model, sam: bool, adaptive: bool):
@@ -155,23 +148,20 @@ def main(argv=None):
             continue
         med = {k: statistics.median(t[i] for t in v) for k, v in times.items()}
         # ratios of neighbouring measurements: robust to slow drifts in load
-        per_round = {k: [s[i] / b[i] for s, b in zip(times['sam'], times[k])]
-                     for k in ('base', 'floor')}
-        ratio = {k: statistics.median(v) for k, v in per_round.items()}
-        spread = {k: quartiles(v) for k, v in per_round.items()}
-        ratios[clock] = ratio['base'], spread['base']
+        # per key: (first quartile, median, third quartile) of the per-round ratios
+        q = {k: quartiles([s[i] / b[i] for s, b in zip(times['sam'], times[k])])
+             for k in ('base', 'floor')}
+        ratios[clock] = q['base']
         print(f'[{clock:4s}] base optimizer (SGD): {med["base"] * 1e3:8.1f} ms/step   '
               f'{sam_name}: {med["sam"] * 1e3:8.1f} ms/step   two plain passes: '
               f'{med["floor"] * 1e3:8.1f} ms/step')
-        print(f'[{clock:4s}] SAM / base: {ratio["base"]:.3f} (IQR {spread["base"][0]:.3f} - '
-              f'{spread["base"][1]:.3f})   SAM / floor: {ratio["floor"]:.3f} (IQR '
-              f'{spread["floor"][0]:.3f} - {spread["floor"][1]:.3f})   (medians of per-round '
-              'ratios)')
+        print(f'[{clock:4s}] SAM / base: {q["base"][1]:.3f} (IQR {q["base"][0]:.3f} - '
+              f'{q["base"][2]:.3f})   SAM / floor: {q["floor"][1]:.3f} (IQR '
+              f'{q["floor"][0]:.3f} - {q["floor"][2]:.3f})   (medians of per-round ratios)')
     key = 'cpu' if 'cpu' in ratios else 'wall'
-    (lo, hi) = ratios[key][1]
-    print(f'SAM / base ({key} time): {ratios[key][0]:.3f}, IQR {lo:.3f} - {hi:.3f} '
-          '(target <= 2.05)')
-    return ratios[key][0]
+    lo, ratio, hi = ratios[key]
+    print(f'SAM / base ({key} time): {ratio:.3f}, IQR {lo:.3f} - {hi:.3f} (target <= 2.05)')
+    return ratio
 
 
 if __name__ == '__main__':

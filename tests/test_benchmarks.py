@@ -6,6 +6,8 @@ import os.path as osp
 import pytest
 import torch
 
+from mmpretrain_multilabel.utils.stats import quartiles
+
 from .scripts import load_script
 
 pytestmark = pytest.mark.slow  # benchmarks run their scripts
@@ -122,3 +124,8 @@ def test_sam_overhead_prints_the_ratio_with_its_spread(capsys):
                       '--rounds', '3'])  # no --threads: it would change this process's
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith(f'SAM / base (cpu time): {ratio:.3f}, IQR ') and ratio > 1
+
+
+def test_quartiles_of_the_benchmarks():
+    assert quartiles([1.0, 2.0, 3.0, 4.0, 5.0]) == (1.5, 3.0, 4.5)
+    assert quartiles([2.0]) == (2.0, 2.0, 2.0)
