@@ -13,7 +13,9 @@ epoch budget; nothing is selected on the held-out fold (no early stopping, no
 best-epoch pick: the model evaluated is the one training ends with, the EMA
 weights when the row keeps an EMA, as its checkpoint would hold). mAP averages
 over the classes present in the held-out fold; its chance level (a random
-ranking: each class's positive rate) is printed beside it. The table gives the
+ranking: each class's positive rate) is printed beside it. The "no training"
+rows evaluate the model as its training would start (the classifier transferred
+from ImageNet's, ``ClassifierTransferHook``). The table gives the
 mean and the spread (sample standard deviation) over folds x seeds.
 """
 import argparse
@@ -30,9 +32,16 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
-from mmpretrain_multilabel.apis.short_run import short_run_config, train_and_evaluate
+from mmpretrain_multilabel.apis.short_run import (
+    dataset_map,
+    short_run_config,
+    start_model,
+    train_and_evaluate,
+)
 from mmpretrain_multilabel.datasets import CocoMultiLabel, dataset_label_matrix, kfold_indices
 from mmpretrain_multilabel.evaluation import chance_map
 
@@ -65,6 +74,16 @@ ROWS: Dict[str, tuple] = {
     'stock: linear + ASL, SGD 0.01, head x10': (
         STOCK, {**SGD, 'optim_wrapper.optimizer.lr': 0.01,
                 'optim_wrapper.paramwise_cfg': {'custom_keys': HEAD_ONLY_X10}}),
+    'transferred linear classifier, no training': (
+        'lite0_linear-asl-transfer_1xb16_coco128-224px.py', {'train': False}),
+    'transferred cosine classifier, no training': (
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+    'stock + transfer: linear + ASL, AdamW 1e-3': (
+        'lite0_linear-asl-transfer_1xb16_coco128-224px.py', {}),
+    'cosine + AAM + recipe + transfer': (
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
+    'cosine + AAM + recipe + transfer, no SAM/EMA': (
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
     'linear + ASL + recipe': ('lite0_linear-asl-recipe_1xb16_coco128-224px.py', {}),
     'linear + ASL + recipe, no SAM/EMA': (
         'lite0_linear-asl-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
@@ -91,6 +110,7 @@ def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[in
     (:func:`~mmpretrain_multilabel.apis.short_run.short_run_config`)."""
     cfg = Config.fromfile(config)
     overrides = dict(overrides)
+    overrides.pop('train', None)
     drop = overrides.pop('drop_hooks', [])
     if overrides.pop('mean_loss', False):  # unwrap BatchSumLoss: the per-sample mean
         cfg.model.head.loss = cfg.model.head.loss.loss
@@ -121,7 +141,13 @@ def run_one(task: dict) -> dict:
     start = time.perf_counter()
     cfg = fold_config(osp.join(CONFIGS, task['config']), task['overrides'], task['data_root'],
                       task['train'], task['val'], task['epochs'], task['seed'], task['work_dir'])
-    metrics = train_and_evaluate(cfg)
+    if task['overrides'].get('train', True):
+        metrics = train_and_evaluate(cfg)
+    else:  # the model as training would start, evaluated as the trained ones are
+        init_default_scope('mmpretrain')
+        dataset = DATASETS.build(cfg.val_dataloader.dataset)
+        model = start_model(cfg, dataset.metainfo['classes'])
+        metrics = {'multi-label/mAP': dataset_map(model, dataset)}
     return dict(row=task['row'], fold=task['fold'], seed=task['seed'],
                 mAP=final_map(metrics),
                 raw=float(metrics.get('multi-label/mAP_origin', np.nan)),

@@ -25,6 +25,23 @@ def test_fold_config_trains_on_the_fold_and_picks_nothing_on_the_held_out_one(tm
     assert cfg.param_scheduler.total_steps == 3 and cfg.randomness.seed == 7
 
 
+def test_transfer_rows_keep_the_classifier_start(tmp_path):
+    """The transfer rows start their classifier from ImageNet's in every fold,
+    with SAM and EMA or without them; their twins without transfer do not."""
+    cv = _cv()
+    for row, expected in (('cosine + AAM + recipe + transfer', True),
+                          ('cosine + AAM + recipe + transfer, no SAM/EMA', True),
+                          ('stock + transfer: linear + ASL, AdamW 1e-3', True),
+                          ('cosine + AAM + recipe', False),
+                          ('stock: linear + ASL, AdamW 1e-3', False)):
+        config, overrides = cv.ROWS[row]
+        cfg = cv.fold_config(osp.join(cv.CONFIGS, config), overrides, '/data', [0], [1], 2, 0,
+                             str(tmp_path))
+        hooks = [h['type'] for h in cfg.custom_hooks]
+        assert ('ClassifierTransferHook' in hooks) == expected, row
+        assert ('EMAHook' in hooks) == ('recipe' in row and 'no SAM' not in row), row
+
+
 def test_first_shipped_row_restores_the_mean_loss_and_the_plain_ema(tmp_path):
     cv = _cv()
     config, overrides = cv.ROWS['ML-Decoder + AAM + recipe as first shipped']

@@ -1,10 +1,13 @@
 """Shared helpers of the training-recipe tests (SAM, early stopping, LR
-estimation): a tiny config on the embedded demo dataset, and runners of
-``tools/train.py`` for 1 process (in-process) and 2 processes (CPU DDP)."""
+estimation, classifier transfer): a tiny config on the embedded demo dataset,
+runners of ``tools/train.py`` for 1 process (in-process) and 2 processes (CPU
+DDP), and a stand-in runner for ``before_train`` hooks."""
+import logging
 import os
 import os.path as osp
 import socket
 import subprocess
+from types import SimpleNamespace
 
 import torch
 
@@ -109,3 +112,12 @@ def train_2proc(config, work_dir, *extra, timeout=240):
 
 def load_ckpt(path):
     return torch.load(path, map_location='cpu', weights_only=False)  # runner checkpoints
+
+
+def fake_runner(model, classes, loaded=False):
+    """What a ``before_train`` hook reads of a runner that starts training
+    ``model`` on a dataset of ``classes``."""
+    return SimpleNamespace(
+        model=model, _has_loaded=loaded, iter=0,
+        logger=logging.getLogger('mmpretrain_multilabel.tests'),
+        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo=dict(classes=classes))))

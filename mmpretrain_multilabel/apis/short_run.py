@@ -3,16 +3,21 @@ real-photo checks): trained on given indices for a fixed number of epochs and
 evaluated once, on other indices, after training. Nothing is selected on the
 evaluated images (no early stopping, no best-epoch pick): the model evaluated
 is the one training ends with (the EMA weights where the config keeps an EMA,
-as its checkpoint would hold them).
+as its checkpoint would hold them). :func:`start_model` and :func:`dataset_map`
+give the other end: the model as its training starts, and its mAP.
 """
 import copy
 from typing import Dict, Iterable, Optional, Sequence
 
+import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import HOOKS, MODELS
 
-from ..graph import is_build_spec
-from .label_graphs import graph_owners
+from ..evaluation.functional import multilabel_metrics
+from ..graph import is_build_spec, labels_to_multihot
+from .label_graphs import extract_features, graph_owners
 from .launch import build_runner
 
 #: Hooks that pick on the evaluated images or summarise per-epoch evaluation.
@@ -81,3 +86,27 @@ def train_and_evaluate(cfg: Config) -> Dict[str, float]:
     for handler in MMLogger.get_current_instance().handlers:
         handler.close()
     return metrics
+
+
+def start_model(cfg: Config, classes: Sequence[str]) -> torch.nn.Module:
+    """``cfg``'s model as its training starts, in eval mode: the weights of its
+    ``init_cfg`` (pretrained backbone) and, where ``cfg`` lists a
+    ``ClassifierTransferHook``, the classifier it transfers for ``classes``."""
+    MMLogger.get_instance(f'start_model_{id(cfg)}')  # not a logger a run has closed
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
+    model.init_weights()
+    for hook in cfg.get('custom_hooks', []):
+        if hook['type'] == 'ClassifierTransferHook':
+            HOOKS.build(hook).transfer(model, classes)
+    return model.eval()
+
+
+@torch.no_grad()
+def dataset_map(model: torch.nn.Module, dataset) -> float:
+    """mAP (x100; classes without positives left out) of ``model``'s scores
+    (``mode='tensor'``) over a dataset with a test pipeline."""
+    scores, labels = extract_features(
+        lambda batch: model(**model.data_preprocessor(batch, False), mode='tensor'), dataset)
+    targets = labels_to_multihot(labels, len(dataset.metainfo['classes']))
+    return float(multilabel_metrics(scores, targets, topk=None, empty_class='exclude')['mAP'])

@@ -1,3 +1,4 @@
+from .classifier_transfer_hook import ClassifierTransferHook, source_classifier
 from .early_stopping_hook import SmoothedEarlyStoppingHook, smoothed_best_update
 from .exact_resume_hook import (
     CheckpointMismatchError,
@@ -16,7 +17,8 @@ from .lr_estimation_hook import (
 from .training_summary_hook import TrainingSummaryHook
 
 __all__ = [
-    'SmoothedEarlyStoppingHook', 'smoothed_best_update', 'LREstimationHook',
+    'ClassifierTransferHook', 'source_classifier', 'SmoothedEarlyStoppingHook',
+    'smoothed_best_update', 'LREstimationHook',
     'exponential_lrs', 'smooth_losses', 'steepest_descent_lr', 'CheckpointMismatchError',
     'ExactResumeHook', 'check_resume_checkpoint', 'get_rng_states', 'set_rng_states',
     'state_dict_mismatches', 'TrainingSummaryHook'

@@ -18,7 +18,7 @@ instead; ``tools/model_converters/efficientnet_lite0_to_timm.py`` writes a
 timm-keyed file for ``TIMMBackbone(checkpoint_path=...)``.
 """
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 from mmengine.runner import CheckpointLoader
@@ -59,16 +59,27 @@ def convert_efficientnet_lite0(
     return converted
 
 
-@CheckpointLoader.register_scheme(prefixes='offline://')
-def load_offline_weights(filename: str, map_location=None):
-    """Load ``offline://efficientnet_lite0`` as a ``TIMMBackbone`` state dict
-    (keys ``timm_model.*``, ImageNet classifier dropped)."""
+def offline_classifier(filename: str) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The ImageNet classifier (``[1000, C]`` weight, ``[1000]`` bias) of an
+    offline checkpoint, which :func:`load_offline_weights` drops."""
+    timm_keys = convert_efficientnet_lite0(
+        torch.load(_offline_file(filename), map_location='cpu'))
+    return tuple(timm_keys[k] for k in TIMM_CLASSIFIER_KEYS)
+
+
+def _offline_file(filename: str) -> str:
     name = filename[len('offline://'):]
     if name != 'efficientnet_lite0':
         raise ValueError(f'Unknown offline checkpoint {filename!r}; '
                          'available: offline://efficientnet_lite0')
-    raw = torch.load(
-        efficientnet_lite0_package_file(), map_location=map_location or 'cpu')
+    return efficientnet_lite0_package_file()
+
+
+@CheckpointLoader.register_scheme(prefixes='offline://')
+def load_offline_weights(filename: str, map_location=None):
+    """Load ``offline://efficientnet_lite0`` as a ``TIMMBackbone`` state dict
+    (keys ``timm_model.*``, ImageNet classifier dropped)."""
+    raw = torch.load(_offline_file(filename), map_location=map_location or 'cpu')
     timm_keys = convert_efficientnet_lite0(raw)
     return OrderedDict(('timm_model.' + k, v) for k, v in timm_keys.items()
                        if k not in TIMM_CLASSIFIER_KEYS)
