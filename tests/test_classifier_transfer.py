@@ -93,8 +93,6 @@ def test_transfer_classifier_mixes_source_rows(glove_txt):
         transfer_classifier(['zebra'], sources, vectors, weight)
 
 
-
-
 @pytest.fixture
 def source_ckpt(tmp_path):
     state = {'classifier.weight': torch.arange(12.).reshape(3, 4),
