@@ -2,6 +2,8 @@
 import json
 import os.path as osp
 
+import numpy as np
+
 from .scripts import load_script
 
 
@@ -61,3 +63,20 @@ def test_table_from_records(tmp_path, capsys):
     out = capsys.readouterr().out
     assert '| cosine + AAM + recipe | **40.00 ± 2.00** | 39.00 ± 2.00 | 13.00 |' in out
     assert '38.0 / 40.0 / 42.0' in out
+
+
+def test_no_training_row_ranks_the_held_out_fold_with_the_transferred_start(
+        coco128_root, tmp_path):
+    """A "no training" row evaluates the config's model as training would
+    start: the transferred classifier, far above the fold's chance level."""
+    from mmpretrain_multilabel.datasets import kfold_indices
+    cv = _cv()
+    config, overrides = cv.ROWS['transferred linear classifier, no training']
+    train, val = kfold_indices(126, 3, seed=0)[0]
+    record = cv.run_one(dict(row='start', config=config, overrides=overrides, seed=0, fold=0,
+                             train=train, val=val, epochs=12, data_root=coco128_root,
+                             work_dir=str(tmp_path)))
+    print(record)
+    assert np.isnan(record['raw'])
+    assert record['mAP'] > record['chance'] + 20
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
