@@ -99,6 +99,14 @@ ROWS: Dict[str, tuple] = {
     'ML-Decoder + AAM + recipe, no SAM/EMA': (
         'lite0_mld-aam-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
     'GAT + ML-Decoder + AAM + recipe': ('lite0_gat-mld-aam-recipe_1xb16_coco128-224px.py', {}),
+    'transferred ML-Decoder, no training': (
+        'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+    'ML-Decoder + AAM + recipe + transfer': (
+        'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
+    'transferred GAT + ML-Decoder, no training': (
+        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+    'GAT + ML-Decoder + AAM + recipe + transfer': (
+        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
     'GAT + ML-Decoder + AAM + recipe, no SAM/EMA': (
         'lite0_gat-mld-aam-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
 }

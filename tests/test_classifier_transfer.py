@@ -119,11 +119,11 @@ def test_hook_initialises_the_head_once(glove_txt, source_ckpt):
 
 def test_hook_errors_name_the_problem(glove_txt, source_ckpt):
     sources = ['dog', 'cat', 'frank']
-    with pytest.raises(TypeError, match='SimpleNamespace has none'):
+    with pytest.raises(TypeError, match='SimpleNamespace has neither'):
         ClassifierTransferHook(source=source_ckpt, word_vectors=glove_txt,
                                source_classes=sources).before_train(
             fake_runner(SimpleNamespace(head=SimpleNamespace()), ('dog',)))
-    with pytest.raises(ValueError, match='4-d classifier, the head takes 5-d'):
+    with pytest.raises(ValueError, match='4-d classifier of 1 classes, the head takes 5-d'):
         ClassifierTransferHook(source=source_ckpt, word_vectors=glove_txt,
                                source_classes=sources).before_train(
             fake_runner(SimpleNamespace(head=SimpleNamespace(fc=nn.Linear(5, 1))), ('dog',)))

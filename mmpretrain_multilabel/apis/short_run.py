@@ -17,7 +17,7 @@ from mmpretrain.registry import HOOKS, MODELS
 
 from ..evaluation.functional import multilabel_metrics
 from ..graph import is_build_spec, labels_to_multihot
-from .label_graphs import extract_features, graph_owners
+from .label_graphs import extract_features, graph_owners, prepare_label_graphs
 from .launch import build_runner
 
 #: Hooks that pick on the evaluated images or summarise per-epoch evaluation.
@@ -94,6 +94,7 @@ def start_model(cfg: Config, classes: Sequence[str]) -> torch.nn.Module:
     ``ClassifierTransferHook``, the classifier it transfers for ``classes``."""
     MMLogger.get_instance(f'start_model_{id(cfg)}')  # not a logger a run has closed
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    prepare_label_graphs(cfg)
     model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
     model.init_weights()
     for hook in cfg.get('custom_hooks', []):

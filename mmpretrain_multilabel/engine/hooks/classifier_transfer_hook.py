@@ -42,9 +42,12 @@ class ClassifierTransferHook(Hook):
     (44.2 against 37.9 mAP; docs/results.md). A run that resumes or loads a checkpoint
     (``resume``, ``load_from``) keeps the loaded classifier.
 
-    Works with heads whose classifier is ``head.fc`` (MMPretrain's
-    ``MultiLabelLinearClsHead``, :class:`MultiLabelCosineClsHead`) on the
-    backbone whose classifier is the source (the same pooled feature).
+    Works on the backbone whose classifier is the source, with heads whose
+    classifier is ``head.fc`` (MMPretrain's ``MultiLabelLinearClsHead``,
+    :class:`MultiLabelCosineClsHead`: the same pooled feature) and with the
+    heads that carry a pooled classifier through their own layers
+    (:class:`MLDecoderHead`, with or without the GAT re-weighting before it,
+    and :class:`MLGCNHead`; :mod:`...models.heads.pooled_start`).
 
     Args:
         source (str): The classifier: ``'offline://efficientnet_lite0'`` or a
@@ -95,24 +98,46 @@ class ClassifierTransferHook(Hook):
             f'{self.word_vectors} (temperature {self.temperature}); e.g. {shown}')
 
     def transfer(self, model, classes: Sequence[str]) -> Dict[str, list]:
-        """Set ``model.head.fc`` to the transferred classifier of ``classes``;
+        """Start ``model``'s head as the transferred classifier of ``classes``;
         returns the report of
-        :func:`~...graph.label_transfer.transfer_classifier`."""
-        fc = getattr(model.head, 'fc', None)
-        if not isinstance(fc, torch.nn.Linear):
+        :func:`~...graph.label_transfer.transfer_classifier`.
+
+        A head with a linear ``fc`` on pooled features takes the classifier
+        as its ``fc``; a head with ``init_from_pooled_classifier``
+        (ML-Decoder, ML-GCN) carries it through its own layers. A neck with
+        fixed channel weights before the head (the GAT re-weighting,
+        ``channel_weights()``) is divided out of the classifier, so the head
+        ranks the re-weighted map as the source ranks the plain one.
+        """
+        head = model.head
+        fc = getattr(head, 'fc', None)
+        start = getattr(head, 'init_from_pooled_classifier', None)
+        if not isinstance(fc, torch.nn.Linear) and start is None:
             raise TypeError(f'ClassifierTransferHook needs a head with a linear `fc` '
-                            f'classifier; {type(model.head).__name__} has none')
+                            f'classifier or an `init_from_pooled_classifier` method; '
+                            f'{type(head).__name__} has neither')
         weight, bias = source_classifier(self.source, self.prefix)
         new_w, new_b, report = transfer_classifier(
             classes, self.source_classes, load_word_vectors(self.word_vectors),
             weight.numpy(), bias.numpy(), self.temperature, self.aliases)
-        if new_w.shape != tuple(fc.weight.shape):
+        new_w, new_b = torch.from_numpy(new_w), torch.from_numpy(new_b)
+        num, width = (fc.weight.shape if start is None
+                      else (head.num_classes, head.in_channels))
+        if new_w.shape != (num, width):
             raise ValueError(f'ClassifierTransferHook: {self.source} gives a '
-                             f'{new_w.shape[1]}-d classifier, the head takes '
-                             f'{fc.weight.shape[1]}-d features and {fc.weight.shape[0]} '
-                             'classes; the backbone must be the source\'s')
+                             f'{new_w.shape[1]}-d classifier of {len(classes)} classes, the '
+                             f'head takes {width}-d features and {num} classes; the '
+                             'backbone must be the source\'s and the head\'s num_classes '
+                             'the dataset\'s')
+        channel_weights = getattr(getattr(model, 'neck', None), 'channel_weights', None)
+        if channel_weights is not None:
+            with torch.no_grad():
+                new_w = new_w / channel_weights().float().cpu().clamp_min(1e-6)
+        if start is not None:
+            start(new_w, new_b)
+            return report
         with torch.no_grad():
-            fc.weight.copy_(torch.from_numpy(new_w))
+            fc.weight.copy_(new_w)
             if fc.bias is not None:
-                fc.bias.copy_(torch.from_numpy(new_b))
+                fc.bias.copy_(new_b)
         return report

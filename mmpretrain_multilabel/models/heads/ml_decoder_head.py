@@ -11,6 +11,7 @@ from mmpretrain.registry import MODELS
 
 from ..utils.arg_checks import check_channels, check_divisible, check_dropout, check_ints
 from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, l2_normalize
+from .pooled_start import ml_decoder_from_pooled
 
 
 class MLDecoderLayer(nn.Module):
@@ -185,3 +186,10 @@ class MLDecoderHead(CosineScoreMixin, MultiLabelClsHead):
         """Logits, or cosines if ``normalized``, ``[B, K]``."""
         return group_fc(self.pre_logits(feats), self.group_weight, self.group_bias,
                         self.num_classes, self.normalized)
+
+    def init_from_pooled_classifier(self, weight: torch.Tensor,
+                                    bias: Optional[torch.Tensor] = None) -> None:
+        """Start as the classifier ``weight`` (``[K, C]``) on the average-pooled
+        input map: before training, the head ranks images as ``weight`` does
+        (:func:`~.pooled_start.ml_decoder_from_pooled`)."""
+        ml_decoder_from_pooled(self, weight, bias)
