@@ -27,7 +27,7 @@ import os.path as osp
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -93,6 +93,14 @@ ROWS: Dict[str, tuple] = {
     'ML-Decoder + ASL + recipe': ('lite0_mld-asl-recipe_1xb16_coco128-224px.py', {}),
     'ML-Decoder + ASL + recipe, no SAM/EMA': (
         'lite0_mld-asl-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
+    # Alibaba-MIIL/ML_Decoder train.py with Lite0 in place of TResNet: the plain head, ASL
+    # (4, 0, 0.05) summed over the batch, Adam 1e-4 with L2 1e-4 off biases and norms,
+    # OneCycle (pct_start 0.2, div_factor 25, final_div_factor 1e4), EMA 0.9997 from the
+    # first step. Not replicated: its Adam beta1 cycling, AMP, its Cutout 0.5 without flip
+    # (the project's pipeline is kept, so the rows differ in the loop only).
+    "ML-Decoder authors' loop": ('lite0_mld-asl-recipe_1xb16_coco128-224px.py', {
+        **NO_SAM, 'param_scheduler.div_factor': 25., 'param_scheduler.final_div_factor': 1e4,
+        'custom_hooks.0.gamma': 1e-9}),
     'ML-Decoder + AAM + recipe as first shipped': (
         'lite0_mld-aam-recipe_1xb16_coco128-224px.py', AS_FIRST_SHIPPED),
     'ML-Decoder + AAM + recipe': ('lite0_mld-aam-recipe_1xb16_coco128-224px.py', {}),
@@ -129,6 +137,19 @@ def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[in
     return short_run_config(cfg, epochs, work_dir, data_root, train, val, seed, drop)
 
 
+def train_subset(train: Sequence[int], size: Optional[int], fold: int) -> List[int]:
+    """The first ``size`` training photos of the fold in a fixed shuffled order
+    (seeded by the fold), sorted; ``None`` keeps all. Smaller sizes are nested
+    in larger ones, so a data curve adds photos to the same ones."""
+    if size is None:
+        return list(train)
+    if not 0 < size <= len(train):
+        raise ValueError(f'train size {size} must be in [1, {len(train)}] (the fold has '
+                         f'{len(train)} training photos)')
+    order = np.random.default_rng(1000 + fold).permutation(len(train))
+    return sorted(int(train[i]) for i in order[:size])
+
+
 def final_map(metrics: Dict[str, float]) -> float:
     """mAP of the model training ends with: the EMA model where there is one
     (``multi-label/mAP``; the raw one is then ``multi-label/mAP_origin``)."""
@@ -149,7 +170,8 @@ def run_one(task: dict) -> dict:
     start = time.perf_counter()
     cfg = fold_config(osp.join(CONFIGS, task['config']), task['overrides'], task['data_root'],
                       task['train'], task['val'], task['epochs'], task['seed'], task['work_dir'])
-    if task['overrides'].get('train', True):
+    epochs = task['epochs'] if task['overrides'].get('train', True) else 0
+    if epochs:
         metrics = train_and_evaluate(cfg)
     else:  # the model as training would start, evaluated as the trained ones are
         init_default_scope('mmpretrain')
@@ -157,24 +179,29 @@ def run_one(task: dict) -> dict:
         model = start_model(cfg, dataset.metainfo['classes'])
         metrics = {'multi-label/mAP': dataset_map(model, dataset)}
     return dict(row=task['row'], fold=task['fold'], seed=task['seed'],
+                n_train=len(task['train']), epochs=epochs,
+                iters=epochs * -(-len(task['train']) // cfg.train_dataloader.batch_size),
                 mAP=final_map(metrics),
                 raw=float(metrics.get('multi-label/mAP_origin', np.nan)),
                 chance=chance_map(fold_labels(task['data_root'], task['val'])),
                 wall_s=time.perf_counter() - start)
 
 
-def run(rows: Sequence[str], folds: int, epochs: int, seeds: Sequence[int], data_root: str,
-        work_dir: str, only_folds: Optional[Sequence[int]] = None,
-        overrides: Optional[dict] = None, jobs: int = 1, out: Optional[str] = None,
-        log=print) -> List[dict]:
-    """Train every row on every fold and seed (``jobs`` runs at a time, one
-    thread each when ``jobs > 1``); returns one record per run, also appended
-    to the JSON-lines file ``out`` as it comes."""
+def run(rows: Sequence[str], folds: int, epochs: Union[int, Sequence[int]],
+        seeds: Sequence[int], data_root: str, work_dir: str,
+        only_folds: Optional[Sequence[int]] = None, overrides: Optional[dict] = None,
+        jobs: int = 1, out: Optional[str] = None,
+        train_sizes: Sequence[Optional[int]] = (None,), log=print) -> List[dict]:
+    """Train every row on every fold and seed, for each epoch budget and
+    training-set size (``jobs`` runs at a time, one thread each when
+    ``jobs > 1``); returns one record per run, also appended to the
+    JSON-lines file ``out`` as it comes."""
     num = len(CocoMultiLabel(ann_file=ANN, data_root=data_root))
+    budgets = [epochs] if isinstance(epochs, int) else list(epochs)
     tasks = [dict(row=name, config=ROWS[name][0], overrides={**ROWS[name][1], **(overrides or {})},
-                  seed=seed, fold=k, train=train, val=val, epochs=epochs, data_root=data_root,
-                  threads=1 if jobs > 1 else None)
-             for name in rows for seed in seeds
+                  seed=seed, fold=k, train=train_subset(train, size, k), val=val, epochs=budget,
+                  data_root=data_root, threads=1 if jobs > 1 else None)
+             for name in rows for size in train_sizes for budget in budgets for seed in seeds
              for k, (train, val) in enumerate(kfold_indices(num, folds, seed=0))
              if only_folds is None or k in only_folds]
     for i, task in enumerate(tasks):
@@ -198,23 +225,75 @@ def run(rows: Sequence[str], folds: int, epochs: int, seeds: Sequence[int], data
     return records
 
 
-def table(records: List[dict], rows: Sequence[str]) -> str:
-    """Markdown table: mean +- std over folds x seeds, per row."""
-    lines = ['| row | mAP (final model) | raw model | chance | per fold | wall / run (s) |',
-             '|---|---|---|---|---|---|']
+def groups(records: List[dict], rows: Sequence[str]) -> List[tuple]:
+    """``(row, photos, epochs, iterations, runs)`` per row, training-set size
+    and budget, in row order."""
+    out = []
     for name in rows:
         mine = [r for r in records if r['row'] == name]
-        if not mine:
-            continue
-        maps = np.array([r['mAP'] for r in mine])
+        keys = sorted({(r.get('n_train', 0), r.get('epochs', 0), r.get('iters', 0))
+                       for r in mine})
+        for n, e, i in keys:
+            out.append((name, n, e, i, [r for r in mine if (r.get('n_train', 0), r.get(
+                'epochs', 0), r.get('iters', 0)) == (n, e, i)]))
+    return out
+
+
+def mean_std(values) -> str:
+    """``mean ± sample std`` (the std is ``-`` for a single value)."""
+    values = np.asarray(values, float)
+    std = f'{values.std(ddof=1):.2f}' if len(values) > 1 else '-'
+    return f'{values.mean():.2f} ± {std}'
+
+
+def table(records: List[dict], rows: Sequence[str]) -> str:
+    """Markdown table: mean +- std over folds x seeds, per row, training-set
+    size and budget."""
+    lines = ['| row | photos | epochs (iters) | mAP (final model) | raw model | chance | '
+             'runs | per run | wall / run (s) |', '|---|---|---|---|---|---|---|---|---|']
+    for name, n, epochs, iters, mine in groups(records, rows):
+        maps = [r['mAP'] for r in mine]
         raws = np.array([r['raw'] for r in mine])
-        raw = '-' if np.isnan(raws).all() else f'{raws.mean():.2f} ± {raws.std(ddof=1):.2f}'
+        raw = '-' if np.isnan(raws).all() else mean_std(raws)
         lines.append(
-            f'| {name} | **{maps.mean():.2f} ± {maps.std(ddof=1):.2f}** | {raw} | '
-            f"{np.mean([r['chance'] for r in mine]):.2f} | "
+            f'| {name} | {n or "-"} | {epochs or "-"} ({iters or "-"}) | '
+            f'**{mean_std(maps)}** | {raw} | '
+            f"{np.mean([r['chance'] for r in mine]):.2f} | {len(mine)} | "
             f"{' / '.join(f'{m:.1f}' for m in maps)} | "
             f"{np.mean([r['wall_s'] for r in mine]):.0f} |")
     return '\n'.join(lines)
+
+
+def plot(records: List[dict], rows: Sequence[str], path: str) -> None:
+    """Two panels, mean ± std over folds x seeds: mAP against training
+    iterations (at the largest training set) and against training photos (at
+    12 epochs); the chance level dashed."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    entries = groups(records, rows)
+    most = max((n for _, n, *_ in entries), default=0)
+    for ax, (xlabel, pick, x) in zip(axes, (
+            ('training iterations (all training photos)', lambda n, e: n == most, 3),
+            ('training photos (12 epochs)', lambda n, e: e == 12, 1))):
+        for name in rows:
+            pts = [(g[x], np.mean([r['mAP'] for r in g[4]]),
+                    np.std([r['mAP'] for r in g[4]], ddof=1) if len(g[4]) > 1 else 0.)
+                   for g in entries if g[0] == name and pick(g[1], g[2])]
+            if len(pts) < 2 or not any(g[3] for g in entries if g[0] == name):
+                continue
+            xs, ms, ss = map(np.array, zip(*sorted(pts)))
+            ax.errorbar(xs, ms, yerr=ss, marker='o', capsize=3, label=name)
+        chance = np.mean([r['chance'] for r in records])
+        ax.axhline(chance, ls='--', c='grey', lw=1, label=f'chance ({chance:.1f})')
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel('held-out mAP')
+        ax.grid(alpha=0.3)
+    axes[0].set_xscale('log', base=2)
+    axes[1].legend(fontsize=7, loc='lower right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def main(argv: Optional[List[str]] = None) -> List[dict]:
@@ -222,10 +301,14 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS),
                         metavar='ROW', help='rows to run (default: all)')
     parser.add_argument('--folds', type=int, default=3)
-    parser.add_argument('--epochs', type=int, default=12)
+    parser.add_argument('--epochs', type=int, nargs='+', default=[12],
+                        help='epoch budgets (a budget curve with several)')
+    parser.add_argument('--train-sizes', type=int, nargs='+', default=[None],
+                        help='training photos per fold (nested subsets; default: all)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--only-folds', type=int, nargs='+', help='run these folds only')
-    parser.add_argument('--data-root', default=osp.join(ROOT, 'data', 'coco128'))
+    parser.add_argument('--data-root', default=osp.join(ROOT, 'data', 'coco319'),
+                        help='coco319 (315 annotated photos) or coco128 (126)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='overrides applied to every row')
     parser.add_argument('--threads', type=int, default=None, help='torch threads')
@@ -235,13 +318,17 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--out', help='also write the runs as JSON lines to this file')
     parser.add_argument('--table-from', nargs='+', metavar='JSONL',
                         help='print the table of runs written by --out, without training')
+    parser.add_argument('--plot', help='with --table-from: also draw the curves to this PNG')
     args = parser.parse_args(argv)
     if args.table_from:
         records = [json.loads(line) for path in args.table_from for line in open(path)]
-        print(table(records, [r for r in ROWS if any(x['row'] == r for x in records)]))
+        rows = [r for r in ROWS if any(x['row'] == r for x in records)]
+        print(table(records, rows))
+        if args.plot:
+            plot(records, rows, args.plot)
         return records
     if not osp.isdir(args.data_root):
-        parser.error(f'coco128 not found at {osp.abspath(args.data_root)} (--data-root)')
+        parser.error(f'photos not found at {osp.abspath(args.data_root)} (--data-root)')
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.getLogger('mmengine').setLevel(logging.WARNING)
@@ -249,9 +336,10 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         records = run(args.rows, args.folds, args.epochs, args.seeds,
                       osp.abspath(args.data_root), args.work_dir or tmp, args.only_folds,
-                      args.cfg_options, args.jobs, args.out)
-    print(f'\ncoco128, {args.folds}-fold CV over the annotated photos, 224 px, '
-          f'{args.epochs} epochs, seeds {args.seeds}, '
+                      args.cfg_options, args.jobs, args.out, args.train_sizes)
+    print(f'\n{osp.basename(osp.normpath(args.data_root))}, {args.folds}-fold CV over the '
+          f'annotated photos, 224 px, {args.epochs} epochs, training photos '
+          f'{args.train_sizes}, seeds {args.seeds}, '
           f'torch {torch.__version__}, {os.cpu_count()} CPU(s), {args.jobs} run(s) at a time; '
           f'total wall {(time.perf_counter() - start) / 60:.1f} min\n')
     print(table(records, args.rows))

@@ -3,6 +3,7 @@ import json
 import os.path as osp
 
 import numpy as np
+import pytest
 
 from .scripts import load_script
 
@@ -57,12 +58,30 @@ def test_table_from_records(tmp_path, capsys):
     cv = _cv()
     runs = tmp_path / 'runs.jsonl'
     rows = [dict(row='cosine + AAM + recipe', fold=k, seed=0, mAP=m, raw=m - 1, chance=13.0,
-                 wall_s=10.0) for k, m in enumerate((38.0, 40.0, 42.0))]
+                 wall_s=10.0, n_train=n, epochs=e, iters=e * n // 16)
+            for n, e, maps in ((96, 12, (38.0, 40.0, 42.0)), (96, 24, (41., 43., 45.)),
+                               (48, 12, (30., 31., 32.)))
+            for k, m in enumerate(maps)]
     runs.write_text(''.join(json.dumps(r) + '\n' for r in rows))
-    cv.main(['--table-from', str(runs)])
+    plot = tmp_path / 'curves.png'
+    cv.main(['--table-from', str(runs), '--plot', str(plot)])
     out = capsys.readouterr().out
-    assert '| cosine + AAM + recipe | **40.00 ± 2.00** | 39.00 ± 2.00 | 13.00 |' in out
-    assert '38.0 / 40.0 / 42.0' in out
+    assert ('| cosine + AAM + recipe | 96 | 12 (72) | **40.00 ± 2.00** | 39.00 ± 2.00 | 13.00 | 3 '
+            '| 38.0 / 40.0 / 42.0 |') in out
+    assert '| 96 | 24 (144) | **43.00 ± 2.00** |' in out
+    assert '| 48 | 12 (36) | **31.00 ± 1.00** |' in out
+    assert plot.stat().st_size > 10_000
+
+
+def test_train_subsets_are_nested_and_checked():
+    cv = _cv()
+    train = list(range(100, 310))
+    small, large = cv.train_subset(train, 70, 0), cv.train_subset(train, 140, 0)
+    assert len(small) == 70 and len(large) == 140 and set(small) < set(large) < set(train)
+    assert cv.train_subset(train, None, 0) == train
+    assert cv.train_subset(train, 70, 1) != small  # another fold, another draw
+    with pytest.raises(ValueError, match='train size 211 must be in'):
+        cv.train_subset(train, 211, 0)
 
 
 def test_no_training_row_ranks_the_held_out_fold_with_the_transferred_start(
