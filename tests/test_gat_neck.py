@@ -304,9 +304,11 @@ def test_package_imports_without_graph_libraries_and_neck_names_installs(
     assert 'torch-geometric' in res.stdout
 
 
-def test_graph_spec_is_built_before_the_neck(tmp_path):
-    """A config's build spec becomes a graph file in prepare_label_graphs; the
-    neck itself takes built graphs only and names that step."""
+def test_graph_spec_is_built_when_the_neck_is_built(tmp_path, monkeypatch):
+    """A config's build spec becomes a cached graph file when the neck is built
+    (MMPretrain's stock runner calls nothing else first); the neck equals one built
+    from prepare_label_graphs' file; a 'prototypes' spec, which needs a trained
+    model, is refused with the tools that build it."""
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
 
@@ -315,23 +317,31 @@ def test_graph_spec_is_built_before_the_neck(tmp_path):
     glove = tmp_path / 'g.txt'
     glove.write_text(''.join(f'{w} {i} {i % 3} 1\n'
                              for i, w in enumerate(DEMO_CLASSES)))
+    monkeypatch.setenv('MMPRETRAIN_MULTILABEL_CACHE', str(tmp_path / 'cache'))
     spec = dict(dataset=dict(type='DemoScenes', data_root=str(tmp_path /
                                                               'demo'),
                              split='train', num_images=40, img_size=32,
                              pipeline=[dict(type='LoadImageFromFile')]),
-                word_vectors=str(glove), t=0.4, p=0.25,
-                cache_file=str(tmp_path / 'graph.npz'))
-    with pytest.raises(LabelGraphError, match='prepare_label_graphs'):
-        GATReweightNeck(S, graph=spec, num_classes=14)
+                word_vectors=str(glove), t=0.4, p=0.25)
     neck_cfg = dict(type='GATReweightNeck', in_channels=S, graph=spec, num_classes=14,
                     hidden_channels=8, num_heads=2)
+    torch.manual_seed(0)
+    lazy = MODELS.build(Config(neck_cfg))  # a ConfigDict spec, as a runner passes it
+    assert len(list((tmp_path / 'cache' / 'label_graphs').glob('*.npz'))) == 1
+    np.testing.assert_array_equal(lazy.node_features[:, 0].numpy(), np.arange(14))
+
     cfg = prepare_label_graphs(Config(dict(model=dict(type='ImageClassifier', neck=neck_cfg))))
-    assert cfg.model.neck.graph == str(tmp_path / 'graph.npz')
+    assert cfg.model.neck.graph.startswith(str(tmp_path / 'cache'))  # the same cached file
     assert prepare_label_graphs(cfg).model.neck.graph == cfg.model.neck.graph  # idempotent
-    neck = MODELS.build(cfg.model.neck)
-    assert neck.node_features.shape == (14, 3)
-    np.testing.assert_array_equal(neck.node_features[:, 0].numpy(),
-                                  np.arange(14))
+    torch.manual_seed(0)
+    prebuilt = MODELS.build(cfg.model.neck)
+    assert lazy.state_dict().keys() == prebuilt.state_dict().keys()
+    for key, value in prebuilt.state_dict().items():
+        torch.testing.assert_close(lazy.state_dict()[key], value)
+
+    protos = dict(spec, word_vectors='prototypes', prototypes=dict(config='c.py'))
+    with pytest.raises(LabelGraphError, match='tools/build_label_graph.py'):
+        GATReweightNeck(S, graph=protos, num_classes=14)
 
 
 @pytest.mark.parametrize('head, out_type', [

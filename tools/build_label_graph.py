@@ -16,8 +16,10 @@ Examples::
 The file holds the class names, per-class counts, the co-occurrence matrix,
 P(j|i), the binarised and re-weighted adjacency, the node features and a
 provenance record (``mmpretrain_multilabel.graph.LabelGraph``). A config whose
-neck or head gives ``graph=dict(dataset=...)`` needs no such step: the tools
-build and cache the graph before the model (``apis.prepare_label_graphs``).
+neck or head gives ``graph=dict(dataset=...)`` needs no such step: the neck or
+head builds and caches the graph when the model is built (MMPretrain's stock
+tools too), except prototypes, which the project's tools build before the model
+(``apis.prepare_label_graphs``).
 """
 import argparse
 import json

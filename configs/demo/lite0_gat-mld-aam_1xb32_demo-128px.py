@@ -1,5 +1,6 @@
 # Demo with GAT re-weighting feeding ML-Decoder (re-weighted map w * f) + AAM; the head at
-# 0.3x the LR, as in lite0_mld-aam_1xb32_demo-128px.py.
+# 0.3x the LR, as in lite0_mld-aam_1xb32_demo-128px.py. The neck builds the label graph from
+# the training split when the model is built, by any runner (MMPretrain's stock tools too).
 _base_ = [
     '../_base_/datasets/demo_scenes.py',
     '../_base_/models/backbones/lite0.py',

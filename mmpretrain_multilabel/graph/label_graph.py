@@ -347,7 +347,9 @@ _ADJACENCY_KEYS = ('adjacency', 'adj_reweighted', 'adj_binary')
 
 def is_build_spec(graph: Any) -> bool:
     """Whether ``graph`` is a build spec ``dict(dataset=..., ...)`` (built
-    into a graph by ``mmpretrain_multilabel.apis.prepare_label_graphs``)."""
+    into a graph file by ``mmpretrain_multilabel.graph.resolve_graph_spec``
+    when a graph branch is built, or ahead of the model by
+    ``mmpretrain_multilabel.apis.prepare_label_graphs``)."""
     return isinstance(graph, Mapping) and 'dataset' in graph
 
 
@@ -384,9 +386,9 @@ def graph_arrays(graph: GraphInput, adjacency: str = 'reweighted',
         feats, adj, source = graph.node_features, graph.adjacency(adjacency), 'label graph'
     elif is_build_spec(graph):
         raise LabelGraphError(
-            f'{owner}: graph is a build spec dict(dataset=...); build it before the model: '
-            'mmpretrain_multilabel.apis.prepare_label_graphs(cfg) (tools/train.py, test.py, '
-            'infer.py and export.py do) or tools/build_label_graph.py for a .npz file')
+            f'{owner}: graph is a build spec dict(dataset=...); build it first: '
+            'mmpretrain_multilabel.graph.resolve_graph_spec (the graph branches do while '
+            'they are built) or tools/build_label_graph.py for a .npz file')
     elif isinstance(graph, Mapping):
         if 'node_features' not in graph or not set(_ADJACENCY_KEYS) & set(graph):
             raise LabelGraphError(

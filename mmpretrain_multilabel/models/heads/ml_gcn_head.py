@@ -8,7 +8,7 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ...graph import GraphInput, LabelGraphError, graph_arrays
+from ...graph import GraphInput, LabelGraphError, graph_arrays, resolve_graph_spec
 from ..utils.arg_checks import check_channels, check_ints
 from ..utils.eval_cache import EvalCacheMixin
 from ..utils.graph_buffers import cached_graph, register_graph_buffers
@@ -50,9 +50,8 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
             ``dict(node_features=[K, N], adjacency=[K, K])``. A config may give
             a build spec ``dict(dataset=<training dataset cfg or annotation
             file>, word_vectors='glove-6b-50d', t=0.4, p=0.25, ...)``, built
-            before the model by
-            :func:`mmpretrain_multilabel.apis.prepare_label_graphs` (as for
-            ``GATReweightNeck``).
+            (or read from the cache) when the head is built, as for
+            ``GATReweightNeck``.
         hidden_channels (int): Width of the first graph layer. Defaults to
             1024 (ML-GCN).
         adjacency (str): ``'reweighted'`` (ML-GCN) or ``'binary'`` adjacency
@@ -98,7 +97,8 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         except ImportError as e:
             raise ImportError(f'MLGCNHead builds graph convolutions. {e}') from e
 
-        feats, adj, _ = graph_arrays(graph, adjacency, 'MLGCNHead')
+        feats, adj, _ = graph_arrays(resolve_graph_spec(graph, 'MLGCNHead'), adjacency,
+                                     'MLGCNHead')
         if feats.shape[0] != num_classes:
             raise LabelGraphError(
                 f'MLGCNHead: num_classes={num_classes} but the label graph has '

@@ -17,7 +17,8 @@ counters see it as a constant).
 The graph layers run on DGL or PyTorch Geometric (``graph_backend``, see
 ``models/utils/graph_layers.py``) with the same parameters and outputs;
 neither library is imported at package import, only when the neck is built.
-The label graph comes built (``mmpretrain_multilabel.graph``).
+The label graph comes built, or as a build spec that the neck builds (and
+caches) when it is built (``mmpretrain_multilabel.graph``).
 """
 from typing import Optional, Sequence, Union
 
@@ -27,7 +28,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
 
-from ...graph import GraphInput, LabelGraphError, graph_arrays
+from ...graph import GraphInput, LabelGraphError, graph_arrays, resolve_graph_spec
 from ..utils.arg_checks import check_choices, check_ints
 from ..utils.eval_cache import EvalCacheMixin
 from ..utils.graph_buffers import cached_graph, register_graph_buffers
@@ -46,11 +47,14 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
             ``dict(node_features=[K, N], adjacency=[K, K])`` (see
             :func:`mmpretrain_multilabel.graph.graph_arrays`). A config may
             give a build spec ``dict(dataset=<training dataset cfg or
-            annotation file>, word_vectors='glove-6b-50d' | path |
-            'prototypes', t=0.4, p=0.25, cache_file=None, ...)``:
-            :func:`mmpretrain_multilabel.apis.prepare_label_graphs` (called
-            by the tools before the model is built) builds it once, caches
-            it and puts the graph in its place.
+            annotation file>, word_vectors='glove-6b-50d' | path, t=0.4,
+            p=0.25, cache_file=None, ...)``: the neck builds the graph from
+            it when it is built, or reads it from the cache
+            (:func:`mmpretrain_multilabel.graph.resolve_graph_spec`), so any
+            runner works, MMPretrain's stock tools included.
+            ``word_vectors='prototypes'`` runs a trained model: the
+            project's tools build it before the model
+            (:func:`mmpretrain_multilabel.apis.prepare_label_graphs`).
         num_classes (int, optional): If given, must equal the graph's K.
         feature_dim (int, optional): If given, must equal the graph's node
             feature size N (e.g. 300 to insist on the paper's GloVe 300-d).
@@ -124,7 +128,8 @@ class GATReweightNeck(EvalCacheMixin, BaseModule):
         self.out_type = out_type
         self.negative_slope = negative_slope
 
-        feats, adj, source = graph_arrays(graph, adjacency, 'GATReweightNeck')
+        feats, adj, source = graph_arrays(resolve_graph_spec(graph, 'GATReweightNeck'),
+                                          adjacency, 'GATReweightNeck')
         k = feats.shape[0]
         if num_classes is not None and num_classes != k:
             raise LabelGraphError(

@@ -5,8 +5,9 @@
 #
 # The label graph: the final config completes `graph` with the training dataset,
 #     model = dict(head=dict(graph=dict(dataset={{_base_.train_dataloader.dataset}})))
-# and the head builds it when the model is built (P(j|i) binarised at t = 0.4, re-weighted
-# with p = 0.25, as ML-GCN) and caches it under ~/.cache/mmpretrain_multilabel/label_graphs;
+# and the head builds it when the model is built, by any runner (MMPretrain's stock tools
+# too; P(j|i) binarised at t = 0.4, re-weighted with p = 0.25, as ML-GCN) and caches it under
+# ~/.cache/mmpretrain_multilabel/label_graphs;
 # or it replaces `graph` with a .npz from tools/build_label_graph.py. `graph.dataset` is a copy
 # of the training dataset config taken when the final config is read: override it too when you
 # override train_dataloader.dataset from the command line. Node features: ML-GCN and the paper

