@@ -113,6 +113,10 @@ ROWS: Dict[str, tuple] = {
         'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
     'transferred GAT + ML-Decoder, no training': (
         'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+    'transferred ML-GCN, no training': (
+        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+    'transferred Query2Label, no training': (
+        'lite0_q2l-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
     'GAT + ML-Decoder + AAM + recipe + transfer': (
         'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
     'GAT + ML-Decoder + AAM + recipe, no SAM/EMA': (

@@ -14,7 +14,7 @@ import mmpretrain_multilabel  # noqa: F401
 from mmpretrain_multilabel.apis.short_run import dataset_map, start_model
 from mmpretrain_multilabel.datasets import dataset_label_matrix
 from mmpretrain_multilabel.evaluation import chance_map
-from mmpretrain_multilabel.models.heads import MLDecoderHead, MLGCNHead
+from mmpretrain_multilabel.models.heads import MLDecoderHead, MLGCNHead, Query2LabelHead
 from mmpretrain_multilabel.models.heads.pooled_start import odd_slope
 
 from .training_recipe_utils import ROOT
@@ -72,6 +72,27 @@ def test_ml_decoder_start_refuses_what_it_cannot_carry():
         head.init_from_pooled_classifier(torch.randn(20, 9))
     with pytest.raises(TypeError, match='got GELU'):
         odd_slope(torch.nn.GELU())
+
+
+@pytest.mark.parametrize('normalized,encoders,atol', [
+    (True, 0, 1e-4),  # exact without an encoder
+    (False, 1, 1e-3),  # the encoder's per-token LayerNorm: nearly exact
+])
+def test_query2label_carries_the_pooled_classifier(normalized, encoders, atol):
+    torch.manual_seed(0)
+    k, c = 6, 10
+    head = Query2LabelHead(num_classes=k, in_channels=c, embed_dims=32, num_heads=4,
+                           ffn_dims=16, num_encoder_layers=encoders, num_decoder_layers=2,
+                           normalized=normalized,
+                           loss=dict(type='AAMLoss', s=23) if normalized else None).eval()
+    weight, bias = torch.randn(k, c), torch.randn(k)
+    maps = torch.rand(5, c, 3, 4) * 6  # a ReLU6 map, as EfficientNet-Lite0's
+    head.init_from_pooled_classifier(weight, bias)
+    expected = carried(weight, maps, normalized)
+    if not normalized:
+        expected = 10 * expected + bias
+    torch.testing.assert_close(head([maps]), expected, atol=atol * (1 if normalized else 10),
+                               rtol=0)
 
 
 def test_ml_gcn_classifier_fitted_to_the_pooled_classifier():

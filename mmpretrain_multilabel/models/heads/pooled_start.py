@@ -159,3 +159,74 @@ def graph_classifier_from_pooled(head: nn.Module, weight: torch.Tensor) -> None:
         last.weight.data = saved
         last.out_channels = c
     _set(last.weight, torch.linalg.pinv(basis) @ weight.detach().float())
+
+
+@torch.no_grad()
+def query2label_from_pooled(head: nn.Module, weight: torch.Tensor,
+                            bias: Optional[torch.Tensor] = None,
+                            token_offset: float = 1e3,
+                            logit_scale: float = 10.) -> None:
+    """Set a :class:`~mmpretrain_multilabel.models.heads.Query2LabelHead` so
+    that it ranks images as the pooled classifier ``weight`` does, as
+    :func:`ml_decoder_from_pooled` does for ML-Decoder.
+
+    The input projection writes ``[W x_t, -W x_t]`` and a constant
+    zero-mean pattern of amplitude ``token_offset`` to the other dimensions;
+    the encoder's attention and feed-forward blocks start at zero, so its
+    per-token LayerNorms divide every token by nearly the same scale (the
+    constant dominates: the ranking is exact up to about
+    ``|W x_t|^2 / (token_offset^2 D)``, and exact with no encoder layer). The
+    first decoder layer attends uniformly (the token mean) and keeps only
+    ``[W g, -W g]``; later decoder layers and all feed-forward blocks start
+    at zero; the group-wise linear layer of class ``k`` is ``e_k - e_{K+k}``.
+    Scores: ``(W g)_k / |W g|`` (cosine head), times ``logit_scale`` plus
+    ``bias`` (plain head).
+
+    Args:
+        head (Query2LabelHead): The head, changed in place.
+        weight (Tensor): ``[K, C]`` classifier on the average-pooled map.
+        bias (Tensor, optional): ``[K]``, plain head only.
+        token_offset (float): Amplitude of the constant token pattern.
+            Defaults to 1e3.
+        logit_scale (float): Plain head: scale of the starting logits.
+            Defaults to 10.
+    """
+    k, c, d = head.num_classes, head.in_channels, head.embed_dims
+    if tuple(weight.shape) != (k, c):
+        raise ValueError(f'Query2LabelHead start: the classifier is {tuple(weight.shape)}, '
+                         f'the head takes {c} channels and {k} classes')
+    if 2 * k + 2 > d:
+        raise ValueError(f'Query2LabelHead start: {k} classes need 2K + 2 = {2 * k + 2} '
+                         f'dimensions, the head has embed_dims={d}')
+    w = weight.detach().float()
+    if head.normalized:
+        w = w / w.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    pattern = torch.ones(d - 2 * k)
+    pattern[1::2] = -1  # zero mean: D - 2K is even
+    _set(head.input_proj.weight, torch.cat([w, -w, w.new_zeros(d - 2 * k, c)]))
+    _set(head.input_proj.bias, torch.cat([torch.zeros(2 * k), token_offset * pattern]))
+    keep = torch.zeros(d, d)
+    keep[:2 * k, :2 * k] = torch.eye(2 * k)
+    for i, layer in enumerate(list(head.encoder) + list(head.decoder)):
+        attn = layer.attn
+        attn.in_proj_weight.data[d:2 * d] = 0  # keys: uniform attention
+        attn.in_proj_bias.data[d:2 * d] = 0
+        attn.in_proj_weight.data[2 * d:] = torch.eye(d)
+        attn.in_proj_bias.data[2 * d:] = 0
+        first_decoder = i == len(head.encoder)
+        _set(attn.out_proj.weight, keep if first_decoder else torch.zeros(d, d))
+        _set(attn.out_proj.bias, torch.zeros(d))
+        _set(layer.ffn[-1].weight, torch.zeros_like(layer.ffn[-1].weight))
+        _set(layer.ffn[-1].bias, torch.zeros(d))
+        for norm in (layer.norm1, layer.norm2):
+            _set(norm.weight, torch.ones(d))
+            _set(norm.bias, torch.zeros(d))
+    _set(head.decoder_norm.weight, torch.ones(d))
+    _set(head.decoder_norm.bias, torch.zeros(d))
+    fc = torch.zeros(k, d)
+    scale = 1. if head.normalized else logit_scale / (2 * d)**0.5
+    fc[torch.arange(k), torch.arange(k)] = scale
+    fc[torch.arange(k), torch.arange(k) + k] = -scale
+    _set(head.fc_weight, fc)
+    if head.fc_bias is not None:
+        _set(head.fc_bias, torch.zeros(k) if bias is None else bias.float())

@@ -11,6 +11,7 @@ from mmpretrain.registry import MODELS
 
 from ..utils.arg_checks import check_channels, check_divisible, check_dropout, check_ints
 from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, l2_normalize
+from .pooled_start import query2label_from_pooled
 
 
 def sine_position_encoding(height: int, width: int, embed_dims: int,
@@ -220,3 +221,9 @@ class Query2LabelHead(CosineScoreMixin, MultiLabelClsHead):
         """Logits, or cosines if ``normalized``, ``[B, K]``."""
         return group_wise_linear(self.pre_logits(feats), self.fc_weight, self.fc_bias,
                                  self.normalized)
+
+    def init_from_pooled_classifier(self, weight: torch.Tensor,
+                                    bias: Optional[torch.Tensor] = None) -> None:
+        """Start as the classifier ``weight`` (``[K, C]``) on the average-pooled
+        map (:func:`~.pooled_start.query2label_from_pooled`)."""
+        query2label_from_pooled(self, weight, bias)
