@@ -1,5 +1,6 @@
 from .classifier_transfer_hook import ClassifierTransferHook, source_classifier
 from .early_stopping_hook import SmoothedEarlyStoppingHook, smoothed_best_update
+from .ema_hook import MultiLabelEMAHook, unwrap_model, without_metric_outputs
 from .exact_resume_hook import (
     CheckpointMismatchError,
     ExactResumeHook,
@@ -21,5 +22,6 @@ __all__ = [
     'smoothed_best_update', 'LREstimationHook',
     'exponential_lrs', 'smooth_losses', 'steepest_descent_lr', 'CheckpointMismatchError',
     'ExactResumeHook', 'check_resume_checkpoint', 'get_rng_states', 'set_rng_states',
-    'state_dict_mismatches', 'TrainingSummaryHook'
+    'state_dict_mismatches', 'TrainingSummaryHook', 'MultiLabelEMAHook', 'unwrap_model',
+    'without_metric_outputs'
 ]
