@@ -12,10 +12,15 @@ CHECKPOINT may be a model exported by ``tools/deployment/export.py``
     python tools/infer.py CONFIG model.xml demo/ --precision fp32
 
 The work is :mod:`mmpretrain_multilabel.apis.inference` (backends, batching,
-decisions, output files). Bad files: an image that cannot be read or decoded
-is named in a warning, listed in ``predictions.json`` under ``errors`` and
-skipped; ``--strict`` stops at the first one instead. The exit status is 0
-when every image was predicted, 1 otherwise.
+decisions, output files); a checkpoint runs through
+:class:`mmpretrain_multilabel.apis.MultiLabelClassificationInferencer`, the same
+inference from Python with MMPretrain's inferencer API
+(``inferencer(images)`` -> per image the label set, scores and thresholds).
+
+Bad files: an image that cannot be read or decoded is named in a warning,
+listed in ``predictions.json`` under ``errors`` and skipped; ``--strict`` stops
+at the first one instead. The exit status is 0 when every image was
+predicted, 1 otherwise.
 """
 import argparse
 import sys

@@ -2,8 +2,9 @@
 
 Images go through the config's test pipeline (loading included) and are
 batched with the images of the same shape; the scores come from a
-:class:`Backend`: :class:`PytorchBackend` runs a checkpoint (MMPretrain's
-``ImageClassificationInferencer`` builds it), :class:`ExportedBackend` an
+:class:`Backend`: :class:`PytorchBackend` runs a checkpoint (through
+:class:`~.inferencer.MultiLabelClassificationInferencer`, the multilabel
+inferencer with MMPretrain's API), :class:`ExportedBackend` an
 exported model (``.onnx`` or ``.xml`` from ``tools/deployment/export.py``, in
 its runtime of :mod:`mmpretrain_multilabel.deployment.runtime`) on the same
 preprocessed batches (the config's test pipeline and data preprocessor),
@@ -31,22 +32,25 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import numpy as np
 import torch
-from mmcv.image import imfrombytes
 from mmengine.config import Config
-from mmengine.dataset import Compose, default_collate
+from mmengine.dataset import default_collate
 from mmengine.registry import DefaultScope
-from mmpretrain.apis import ImageClassificationInferencer
-from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.registry import MODELS
 
 from ..deployment import (
     DEFAULT_PRECISION,
     ExportedModel,
-    config_thresholds,
     data_preprocessor_cfg,
     load_exported,
 )
 from ..deployment.runtime import RUNTIMES
 from ..utils import load_thresholds
+from .inferencer import (
+    MultiLabelClassificationInferencer,
+    build_test_pipeline,
+    decide,
+    fixes_input_size,
+)
 from .launch import load_config
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
@@ -88,51 +92,6 @@ def expand_inputs(items: Sequence[str]) -> List[str]:
             raise FileNotFoundError(f'no image found for {item!r}')
         paths.update(dict.fromkeys(found))
     return list(paths)
-
-
-def read_image(path: str) -> dict:
-    """Load an image file as the stock inferencer does (BGR, MMCV's cv2
-    decoder), with a clear error for files that are not images.
-
-    Raises:
-        OSError: The path cannot be read.
-        ValueError: The file is empty or does not decode to an image.
-    """
-    with open(path, 'rb') as f:
-        data = f.read()
-    if not data:
-        raise ValueError('empty file')
-    img = imfrombytes(data)
-    if img is None:
-        raise ValueError('not a decodable image (corrupt, truncated or another file type)')
-    return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2], img_path=path)
-
-
-def fixes_input_size(pipeline: Sequence[dict]) -> bool:
-    """Whether a test pipeline brings every image to one size: a crop or a
-    ``Resize`` to a fixed scale without ``keep_ratio``."""
-    return any(step.get('crop_size') is not None
-               or (str(step.get('type', '')).split('.')[-1] == 'Resize'
-                   and step.get('scale') is not None and not step.get('keep_ratio', False))
-               for step in pipeline)
-
-
-def build_test_pipeline(cfg: Config,
-                        input_size: Optional[Tuple[int, int]] = None) -> Callable[[str], dict]:
-    """The config's test pipeline as a function of an image path.
-
-    The loading step (``LoadImageFromFile`` and its variants) is replaced by
-    :func:`read_image`. With ``input_size`` (``(H, W)``) and a pipeline
-    that does not fix the size (:func:`fixes_input_size`), a ``Resize`` to
-    it goes before the last step (``PackInputs``).
-    """
-    steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline
-             if not str(s.get('type', '')).endswith('LoadImageFromFile')]
-    if input_size is not None and not fixes_input_size(steps):
-        steps.insert(len(steps) - 1, dict(type='Resize', scale=(input_size[1], input_size[0])))
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        transforms = Compose([TRANSFORMS.build(s) for s in steps])
-    return Compose([read_image, transforms])
 
 
 def load_images(paths: Sequence[str], pipeline: Callable[[str], dict],
@@ -203,7 +162,9 @@ class Backend(metaclass=ABCMeta):
 
 
 class PytorchBackend(Backend):
-    """A checkpoint of a config, through ``ImageClassificationInferencer``.
+    """A checkpoint of a config, through
+    :class:`~.inferencer.MultiLabelClassificationInferencer` (the model, its
+    class names and its own thresholds).
 
     Args:
         config (str): Config file.
@@ -218,7 +179,7 @@ class PytorchBackend(Backend):
         if precision != DEFAULT_PRECISION:
             raise ValueError(f'--precision {precision} applies to exported OpenVINO models '
                              '(.xml); a checkpoint runs in fp32')
-        self.inferencer = ImageClassificationInferencer(
+        self.inferencer = MultiLabelClassificationInferencer(
             model=load_config(config), pretrained=checkpoint, device=device)
         self.config = self.inferencer.config
         classes = self.inferencer.classes
@@ -226,7 +187,8 @@ class PytorchBackend(Backend):
             raise ValueError(f'{checkpoint}: no class names in the checkpoint'
                              ' meta nor in the config test dataset')
         self.classes = list(classes)
-        self.default_thresholds = config_thresholds(self.config)
+        # the model's own thresholds (0.5 for a head that predicts its top-k)
+        self.default_thresholds = self.inferencer.thresholds or 0.5
         self.pipeline = build_test_pipeline(self.config)
 
     def predict(self, batch: dict) -> np.ndarray:
@@ -307,20 +269,6 @@ def predict_images(backend: Backend,
     stacked = np.stack([scores[i] for i in order]) if order else np.zeros(
         (0, len(backend.classes)), np.float32)
     return stacked, [paths[i] for i in order], errors
-
-
-def decide(scores: np.ndarray, thresholds: Union[float, Sequence[float]],
-           classes: Sequence[str]) -> List[List[Tuple[str, float]]]:
-    """Per image, ``(class, score)`` for ``score >= threshold``, best
-    first."""
-    thr = np.broadcast_to(np.asarray(thresholds, np.float64),
-                          (scores.shape[1],))
-    out = []
-    for row in scores:
-        idx = np.nonzero(row.astype(np.float64) >= thr)[0]
-        idx = idx[np.argsort(-row[idx], kind='stable')]
-        out.append([(classes[i], float(row[i])) for i in idx])
-    return out
 
 
 def write_outputs(out_dir: str, paths: List[str], scores: np.ndarray,
