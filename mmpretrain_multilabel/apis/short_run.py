@@ -5,6 +5,14 @@ evaluated images (no early stopping, no best-epoch pick): the model evaluated
 is the one training ends with (the EMA weights where the config keeps an EMA,
 as its checkpoint would hold them). :func:`start_model` and :func:`dataset_map`
 give the other end: the model as its training starts, and its mAP.
+
+Short runs are made cheaper on CPU by :func:`apply_speedups` (on by default;
+docs/benchmarks.md, "Cross-validation speed"): the frozen backbone stages run
+once per batch without autograd (SAM's second pass reuses them; exact), as a
+copy with the batch norms folded in the ``channels_last`` format (equal up to
+float rounding, mAP within the seed spread), and the decoded, resized images
+are kept in memory (exact). A config turns any of them off with
+``short_run_speedups = dict(<switch>=False)`` (:data:`SPEEDUPS`).
 """
 import copy
 from typing import Dict, Iterable, Optional, Sequence
@@ -15,6 +23,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import HOOKS, MODELS
 
+from ..datasets.image_cache import cache_pipeline
 from ..evaluation.functional import multilabel_metrics
 from ..graph import is_build_spec, labels_to_multihot
 from .label_graphs import extract_features, graph_owners, prepare_label_graphs
@@ -22,6 +31,62 @@ from .launch import build_runner
 
 #: Hooks that pick on the evaluated images or summarise per-epoch evaluation.
 SELECTION_HOOKS = ('SmoothedEarlyStoppingHook', 'TrainingSummaryHook')
+#: The speed switches of :func:`apply_speedups` and their defaults; a config's
+#: ``short_run_speedups`` dict overrides them.
+SPEEDUPS = dict(cache_frozen=True, fold_frozen_bn=True, frozen_channels_last=True,
+                image_cache=True)
+#: Backbones that take the frozen-stage switches.
+FROZEN_PREFIX_BACKBONES = ('FreezableTIMMBackbone',)
+
+
+def speedup_switches(cfg: Config, **overrides: bool) -> Dict[str, bool]:
+    """The switches :func:`apply_speedups` uses: :data:`SPEEDUPS`, then the
+    config's ``short_run_speedups``, then ``overrides``.
+
+    Raises:
+        KeyError: An unknown switch.
+    """
+    switches = dict(SPEEDUPS)
+    for source in (cfg.get('short_run_speedups', None) or {}, overrides):
+        unknown = set(source) - set(SPEEDUPS)
+        if unknown:
+            raise KeyError(f'unknown short-run speed switches {sorted(unknown)}; '
+                           f'known: {sorted(SPEEDUPS)}')
+        switches.update({k: bool(v) for k, v in source.items()})
+    return switches
+
+
+def apply_speedups(cfg: Config, **overrides: bool) -> Config:
+    """Switch on (in place) the CPU speedups of short runs that are measured
+    equal (:data:`SPEEDUPS`; docs/benchmarks.md, "Cross-validation speed").
+
+    - ``cache_frozen``, ``fold_frozen_bn``, ``frozen_channels_last``: the
+      arguments of the same names of a ``FreezableTIMMBackbone``
+      (:mod:`~mmpretrain_multilabel.models.backbones.frozen_prefix`);
+      another backbone is left as it is.
+    - ``image_cache``: the loading and resizing steps of the train and val
+      pipelines are cached in memory
+      (:func:`~mmpretrain_multilabel.datasets.image_cache.cache_pipeline`).
+
+    Args:
+        cfg (Config): The config.
+        **overrides (bool): Switches set by the caller (over the config's).
+
+    Returns:
+        Config: ``cfg``.
+    """
+    switches = speedup_switches(cfg, **overrides)
+    backbone = cfg.model.get('backbone', None)
+    if backbone is not None and str(backbone.get('type', '')).split('.')[-1] \
+            in FROZEN_PREFIX_BACKBONES:
+        for key in ('cache_frozen', 'fold_frozen_bn', 'frozen_channels_last'):
+            backbone[key] = switches[key]
+    if switches['image_cache']:
+        for loader in ('train_dataloader', 'val_dataloader'):
+            dataset = cfg[loader].dataset
+            if 'pipeline' in dataset:
+                dataset.pipeline = cache_pipeline(dataset.pipeline)
+    return cfg
 
 
 def short_run_config(cfg: Config, epochs: int, work_dir: str,
@@ -29,7 +94,8 @@ def short_run_config(cfg: Config, epochs: int, work_dir: str,
                      train: Optional[Sequence[int]] = None,
                      val: Optional[Sequence[int]] = None,
                      seed: Optional[int] = None,
-                     drop_hooks: Iterable[str] = ()) -> Config:
+                     drop_hooks: Iterable[str] = (),
+                     speedups: bool = True) -> Config:
     """Make ``cfg`` (in place) train ``epochs`` epochs and evaluate once.
 
     Args:
@@ -44,6 +110,8 @@ def short_run_config(cfg: Config, epochs: int, work_dir: str,
         seed (int, optional): Random seed.
         drop_hooks (Iterable[str]): Custom hooks to leave out besides
             :data:`SELECTION_HOOKS`.
+        speedups (bool): Apply :func:`apply_speedups` (the config's
+            ``short_run_speedups`` chooses among them). Defaults to True.
 
     Returns:
         Config: ``cfg``; its test loader is the val loader.
@@ -71,6 +139,8 @@ def short_run_config(cfg: Config, epochs: int, work_dir: str,
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1000)
     cfg.log_level = 'WARNING'
+    if speedups:
+        apply_speedups(cfg)
     return cfg
 
 
