@@ -26,5 +26,6 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=2),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='multi-label/mAP', rule='greater'))
-custom_hooks = [dict(type='TrainingSummaryHook', key='multi-label/mAP')]
+custom_hooks = [dict(type='TrainingSummaryHook', key='multi-label/mAP'),
+                dict(type='ConfigCheckHook')]
 randomness = dict(seed=0, deterministic=False)

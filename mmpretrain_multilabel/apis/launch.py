@@ -125,6 +125,14 @@ def enable_exact_resume(cfg: Config) -> None:
         hooks.append(dict(type='ExactResumeHook'))
 
 
+def enable_config_checks(cfg: Config) -> None:
+    """Add ``ConfigCheckHook`` to ``custom_hooks`` (once): class lists of the
+    splits, ``num_classes`` and cosine losses checked before the run."""
+    hooks = cfg.setdefault('custom_hooks', [])
+    if not any(str(h.get('type', '')).split('.')[-1] == 'ConfigCheckHook' for h in hooks):
+        hooks.append(dict(type='ConfigCheckHook'))
+
+
 def init_distributed(cfg: Config) -> None:
     """Initialise ``torch.distributed`` on CPU-only machines.
 
@@ -167,10 +175,12 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
 
 
 def build_runner(cfg: Config):
-    """Build the config's label graphs, set up CPU-only distributed runs
+    """Build the config's label graphs, add the config checks
+    (:func:`enable_config_checks`), set up CPU-only distributed runs
     (:func:`init_distributed`), then the runner (``runner_type`` or
     MMEngine's :class:`~mmengine.runner.Runner`)."""
     prepare_label_graphs(cfg)
+    enable_config_checks(cfg)
     init_distributed(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)

@@ -18,5 +18,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1,
                     save_best='multi-label/mAP', rule='greater'),
 )
-custom_hooks = [dict(type='TrainingSummaryHook', key='multi-label/mAP')]
+# ConfigCheckHook: the splits' class lists, num_classes and a cosine loss in a logit head are
+# checked before the run (also under MMPretrain's stock tools)
+custom_hooks = [dict(type='TrainingSummaryHook', key='multi-label/mAP'),
+                dict(type='ConfigCheckHook')]
 randomness = dict(seed=0, deterministic=False)

@@ -66,4 +66,8 @@ custom_hooks = [
          num_iters=100, seed=0),
     # the best score against the chance level; warns once if the run is not learning
     dict(type='TrainingSummaryHook', key=monitor + '_raw_ema_max'),
+    # the splits' class lists, num_classes and a cosine loss in a logit head, checked before
+    # the run, also under MMPretrain's stock tools (kept last: benchmarks address the EMA hook
+    # as custom_hooks.0)
+    dict(type='ConfigCheckHook'),
 ]

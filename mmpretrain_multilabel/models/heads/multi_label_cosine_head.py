@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 
-from ..utils.arg_checks import check_ints
+from ..utils.arg_checks import check_channels, check_ints
 from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, cosine_linear
 
 
@@ -50,11 +50,16 @@ class MultiLabelCosineClsHead(CosineScoreMixin, MultiLabelClsHead):
         self._init_scores(normalized=True)
 
     def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]) -> torch.Tensor:
-        """The last stage's pooled feature ``[N, C]``."""
+        """The last stage's pooled feature ``[N, C]``.
+
+        Raises:
+            ValueError: Not pooled, or ``C`` is not ``in_channels`` (naming both).
+        """
         x = feats if isinstance(feats, torch.Tensor) else feats[-1]
         if x.dim() != 2:
             raise ValueError(f'MultiLabelCosineClsHead expects pooled features [N, C], got '
                              f'{tuple(x.shape)}; add neck=dict(type="GlobalAveragePooling")')
+        check_channels('MultiLabelCosineClsHead', x, self.in_channels)
         return x
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:

@@ -14,6 +14,31 @@ from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
 _REDUCTIONS = ('none', 'mean', 'sum')
+#: How far past [-1, 1] a cosine may be (rounding of a half-precision matmul of unit vectors).
+COSINE_TOLERANCE = 1e-2
+
+
+def check_cosine_range(cosine: torch.Tensor) -> None:
+    """Raise unless every score is a cosine (in [-1, 1] up to
+    :data:`COSINE_TOLERANCE`): logits of a plain head are refused.
+
+    Args:
+        cosine (Tensor): The scores given to the loss.
+
+    Raises:
+        ValueError: Naming the largest ``|score|`` and the fix.
+    """
+    if not cosine.numel():
+        return
+    largest = cosine.detach().abs().max()
+    if bool(largest > 1 + COSINE_TOLERANCE):
+        raise ValueError(
+            f'AAMLoss: scores outside [-1, 1] (largest |score| {largest.item():.4g}): AAMLoss '
+            'takes the cosine scores of a normalised head, not logits. Use head '
+            "type='MultiLabelCosineClsHead', or MLDecoderHead / Query2LabelHead / MLGCNHead "
+            'with normalized=True, instead of a head that outputs logits (e.g. '
+            "MultiLabelLinearClsHead, CSRAClsHead); or use a logit loss such as "
+            "dict(type='AsymmetricLoss') with that head.")
 
 
 def _safe_pow(x: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -79,10 +104,15 @@ def aam_loss(cosine: torch.Tensor,
     Returns:
         Tensor: The loss (``[N, K]`` for 'none', else a scalar), float32
         (float64 for float64 inputs).
+
+    Raises:
+        ValueError: Scores outside [-1, 1] (logits, :func:`check_cosine_range`)
+            or shapes that differ.
     """
     if cosine.shape != target.shape:
         raise ValueError(f'AAMLoss: cosine scores {tuple(cosine.shape)} and target '
                          f'{tuple(target.shape)} must have the same shape [N, K]')
+    check_cosine_range(cosine)
     cos = cosine if cosine.dtype == torch.float64 else cosine.float()
     target = target.to(cos.dtype)
     valid = target >= 0

@@ -50,4 +50,5 @@ def check_channels(owner: str, x: torch.Tensor, in_channels: int, dim: int = 1) 
     tracing, where shapes are symbolic)."""
     if not torch.jit.is_tracing() and x.shape[dim] != in_channels:
         raise ValueError(f'{owner}: in_channels={in_channels} but the input has '
-                         f'{x.shape[dim]} channels ({tuple(x.shape)})')
+                         f'{x.shape[dim]} channels ({tuple(x.shape)}); set the head\'s '
+                         f'in_channels={x.shape[dim]} (the channels of the backbone/neck output)')
