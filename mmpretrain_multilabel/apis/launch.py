@@ -222,6 +222,7 @@ def merge_test_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     setup_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
+    cfg.resume = False  # a config saved by a resumed run says resume=True
     if args.amp:
         cfg.test_cfg.fp16 = True
     if args.show or args.show_dir is not None:

@@ -32,10 +32,27 @@ def val_label_matrix(dataset) -> Optional[np.ndarray]:
     return label_matrix(infos, len(classes))
 
 
+def saved_config(work_dir: str, filename: Optional[str], timestamp: str) -> str:
+    """The config the runner saved in ``work_dir`` (the run's config with its
+    ``--cfg-options`` merged: MMEngine's ``Runner.dump_config`` names it after
+    the config file, else after the timestamp); the config file itself if
+    there is none, ``'CONFIG'`` without either.
+
+    Args:
+        work_dir (str): The run's work directory.
+        filename (str, optional): The config file the run was started with.
+        timestamp (str): The run's timestamp.
+    """
+    name = osp.basename(filename) if filename else f'{timestamp}.py'
+    saved = osp.join(work_dir, name)
+    return saved if osp.isfile(saved) else (filename or 'CONFIG')
+
+
 @HOOKS.register_module()
 class TrainingSummaryHook(Hook):
     """Log the best validation score, where the checkpoints are and how to
-    evaluate and run inference with them.
+    evaluate and run inference with them (with the config saved in the work
+    directory, which holds the run's ``--cfg-options``: :func:`saved_config`).
 
     For an mAP key it also gives the chance level of the validation set (the
     expected mAP of a random ranking, :func:`~..evaluation.chance_map`, with
@@ -137,7 +154,7 @@ class TrainingSummaryHook(Hook):
                              f'{self.key} of a random ranking; 100 is perfect).')
         ckpt = self._checkpoint(runner)
         if ckpt:
-            config = runner.cfg.filename or 'CONFIG'
+            config = saved_config(runner.work_dir, runner.cfg.filename, runner.timestamp)
             lines += [
                 f'Checkpoint: {ckpt}',
                 f'Evaluate:   python tools/test.py {config} {ckpt}',
