@@ -65,7 +65,8 @@ class CosineScoreMixin:
     head reports ``sigmoid(s * cos)`` with ``s`` read from the loss; a plain
     head reports ``sigmoid(logits)`` as MMPretrain does. ``thr``/``topk``
     keep MMPretrain's meaning; a per-class ``thr`` becomes a non-persistent
-    buffer so it follows the model's device.
+    buffer so it follows the model's device. The loss takes float32 scores
+    (finite under fp16 autocast).
     """
 
     def _init_scores(self, normalized: bool) -> None:
@@ -91,6 +92,12 @@ class CosineScoreMixin:
     def scale(self) -> float:
         """``s`` of ``sigmoid(s * cos)`` (the loss's), or 1 for a plain head."""
         return float(self.loss_module.s) if self.normalized else 1.0
+
+    def _get_loss(self, cls_score: torch.Tensor, data_samples: list, **kwargs) -> dict:
+        """MMPretrain's loss on float32 scores: under fp16 autocast the head's
+        logits come in half precision, where a loss's ``log(clamp(p, 1e-8))``
+        (MMPretrain's ``AsymmetricLoss``) underflows to ``log 0``."""
+        return super()._get_loss(cls_score.float(), data_samples, **kwargs)
 
     def _get_predictions(self, cls_score: torch.Tensor, data_samples: Optional[list]):
         # MMPretrain's post-processing applies sigmoid and thr/topk to s*cos.

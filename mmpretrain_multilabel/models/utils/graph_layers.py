@@ -18,8 +18,15 @@ both and predict identically. ``graph_backend='auto'`` picks DGL where it
 imports, else PyTorch Geometric.
 
 Neither library is imported at package import, only when a graph is built.
+
+Both layers run in float32 under fp16/bf16 autocast (:func:`float32_graph`):
+the backends' sparse kernels take one dtype for node and edge features
+(autocast gives the projected node features in half precision, the edge
+weights stay float32), and the graph has one node per class, so float32
+costs nothing that shows.
 """
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import torch
 from torch import nn
@@ -194,6 +201,18 @@ def backend_graph(backend: str, src: torch.Tensor, dst: torch.Tensor,
     return cls(src, dst, num_nodes)
 
 
+@contextmanager
+def float32_graph(x: torch.Tensor) -> Iterator[None]:
+    """Autocast off on ``x``'s device within the block (the layers then run
+    in their parameters' float32).
+
+    Args:
+        x (torch.Tensor): The node features (their device type is used).
+    """
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        yield
+
+
 class GATLayer(nn.Module):
     """Multi-head graph attention, as ``dgl.nn.GATConv`` (no residual).
 
@@ -250,17 +269,19 @@ class GATLayer(nn.Module):
         Returns:
             torch.Tensor: ``[K, num_heads, out_channels]``.
         """
-        ft = self.fc(self.feat_drop(x)).view(-1, self.num_heads,
-                                             self.out_channels)
-        el = (ft * self.attn_l).sum(-1, keepdim=True)  # [K, H, 1]
-        er = (ft * self.attn_r).sum(-1, keepdim=True)
-        e = nn.functional.leaky_relu(graph.u_add_v(el, er),
-                                     self.negative_slope)
-        a = self.attn_drop(graph.edge_softmax(e))  # [E, H, 1]
-        if edge_weight is not None:
-            a = a * edge_weight.view(-1, 1, 1)
-        out = graph.u_mul_e_sum(ft, a)
-        return out + self.bias.view(1, self.num_heads, self.out_channels)
+        with float32_graph(x):
+            x = x.to(self.fc.weight.dtype)
+            ft = self.fc(self.feat_drop(x)).view(-1, self.num_heads,
+                                                 self.out_channels)
+            el = (ft * self.attn_l).sum(-1, keepdim=True)  # [K, H, 1]
+            er = (ft * self.attn_r).sum(-1, keepdim=True)
+            e = nn.functional.leaky_relu(graph.u_add_v(el, er),
+                                         self.negative_slope)
+            a = self.attn_drop(graph.edge_softmax(e))  # [E, H, 1]
+            if edge_weight is not None:
+                a = a * edge_weight.to(a.dtype).view(-1, 1, 1)
+            out = graph.u_mul_e_sum(ft, a)
+            return out + self.bias.view(1, self.num_heads, self.out_channels)
 
 
 class GCNLayer(nn.Module):
@@ -296,8 +317,10 @@ class GCNLayer(nn.Module):
         Returns:
             torch.Tensor: ``[K, out_channels]``.
         """
-        w = edge_weight.view(-1, 1)
-        if self.in_channels > self.out_channels:  # project first (DGL's order)
-            return graph.u_mul_e_sum(x @ self.weight, w)
-        return graph.u_mul_e_sum(x, w) @ self.weight
+        with float32_graph(x):
+            x = x.to(self.weight.dtype)
+            w = edge_weight.to(x.dtype).view(-1, 1)
+            if self.in_channels > self.out_channels:  # project first (DGL's order)
+                return graph.u_mul_e_sum(x @ self.weight, w)
+            return graph.u_mul_e_sum(x, w) @ self.weight
 
