@@ -111,6 +111,8 @@ ROWS: Dict[str, tuple] = {
         'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
     'ML-Decoder + AAM + recipe + transfer': (
         'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
+    'ML-Decoder + AAM + transfer, SAM over Adam 1e-4 (small-data variant)': (
+        'lite0_mld-aam-transfer-adam_1xb16_coco128-224px.py', {}),
     'transferred GAT + ML-Decoder, no training': (
         'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
     'transferred ML-GCN, no training': (
