@@ -14,6 +14,7 @@ from ..utils.eval_cache import EvalCacheMixin
 from ..utils.graph_buffers import cached_graph, register_graph_buffers
 from ..utils.graph_layers import GCNLayer, resolve_graph_backend
 from .cosine_utils import CosineScoreMixin, Thr, cls_head_kwargs, cosine_linear
+from .pooled_start import graph_classifier_from_pooled
 
 
 @MODELS.register_module()
@@ -153,3 +154,11 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         if self.normalized:
             return cosine_linear(v, w)
         return F.linear(v, w.to(v.dtype))
+
+    def init_from_pooled_classifier(self, weight: torch.Tensor,
+                                    bias: Optional[torch.Tensor] = None) -> None:
+        """Start with the graph classifier equal to ``weight`` (``[K, C]``;
+        ``bias`` unused: the head has none), fitted through the last graph
+        layer (:func:`~.pooled_start.graph_classifier_from_pooled`)."""
+        graph_classifier_from_pooled(self, weight)
+        self.clear_eval_cache()
