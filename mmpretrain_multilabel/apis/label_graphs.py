@@ -30,11 +30,10 @@ import torch
 from mmengine.config import Config
 
 from ..graph import (
-    build_graph_file,
     class_prototypes,
-    is_build_spec,
     labels_to_multihot,
     random_label_graph,
+    resolve_graph_spec,
 )
 
 
@@ -69,11 +68,8 @@ def prepare_label_graphs(cfg: Config, logger=None) -> Config:
         Config: ``cfg``.
     """
     for owner in graph_owners(cfg.get('model')):
-        if is_build_spec(owner['graph']):
-            spec = dict(copy.deepcopy(owner['graph']))
-            spec['dataset'] = _plain(spec['dataset'])
-            owner['graph'] = build_graph_file(logger=logger,
-                                              prototype_fn=prototypes_from_checkpoint, **spec)
+        owner['graph'] = resolve_graph_spec(owner['graph'], logger=logger,
+                                            prototype_fn=prototypes_from_checkpoint)
     return cfg
 
 
@@ -85,11 +81,6 @@ def use_random_label_graphs(model_cfg: dict, num_classes: int) -> dict:
     for owner in graph_owners(model_cfg):
         owner['graph'] = random_label_graph(num_classes)
     return model_cfg
-
-
-def _plain(value: Any) -> Any:
-    """A ``ConfigDict`` tree as plain dicts (a string stays a path)."""
-    return value.to_dict() if hasattr(value, 'to_dict') else copy.deepcopy(value)
 
 
 def pooled_backbone_features(model: torch.nn.Module) -> Callable:

@@ -263,7 +263,8 @@ def _plain(value: Any) -> Any:
     return value.to_dict() if hasattr(value, 'to_dict') else value
 
 
-def resolve_graph_spec(graph: Any, owner: str = 'graph branch', logger=None) -> Any:
+def resolve_graph_spec(graph: Any, owner: str = 'graph branch', logger=None,
+                       prototype_fn: Optional[Callable] = None) -> Any:
     """A graph branch's ``graph`` argument with a build spec replaced by its
     ``.npz`` file (:func:`build_graph_file`, cached); any other value is
     returned as it is.
@@ -279,19 +280,23 @@ def resolve_graph_spec(graph: Any, owner: str = 'graph branch', logger=None) -> 
             ``.npz`` path, a :class:`LabelGraph`, arrays).
         owner (str): The module named in error messages.
         logger: Optional MMEngine logger for the one-line summary.
+        prototype_fn (Callable, optional): Builds image prototypes (see
+            :func:`node_features`); given by the layer above
+            (``apis.prepare_label_graphs``), never by a model being built.
 
     Returns:
         The ``.npz`` path for a build spec, else ``graph``.
 
     Raises:
-        LabelGraphError: A spec with ``word_vectors='prototypes'``: those
-            run a trained model over the training images, which the project's
-            tools do before the model is built (the error names them).
+        LabelGraphError: A spec with ``word_vectors='prototypes'`` and no
+            ``prototype_fn``: those run a trained model over the training
+            images, which the project's tools do before the model is built
+            (the error names them).
     """
     if not is_build_spec(graph):
         return graph
     spec = {k: _plain(v) for k, v in dict(graph).items()}
-    if spec.get('word_vectors') == PROTOTYPES:
+    if spec.get('word_vectors') == PROTOTYPES and prototype_fn is None:
         raise LabelGraphError(
             f"{owner}: graph=dict(word_vectors='prototypes') runs a trained model over the "
             'training images, which cannot happen while this model is being built: build the '
@@ -303,7 +308,7 @@ def resolve_graph_spec(graph: Any, owner: str = 'graph branch', logger=None) -> 
     if world_size > 1 and rank > 0:
         barrier()  # rank 0 builds (or finds) the file first
     try:
-        return build_graph_file(logger=logger, **spec)
+        return build_graph_file(logger=logger, prototype_fn=prototype_fn, **spec)
     finally:
         if world_size > 1 and rank == 0:
             barrier()
