@@ -26,6 +26,8 @@ from mmpretrain_multilabel.models.backbones.frozen_prefix import (
     frozen_prefix_length,
 )
 
+from .scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FROZEN = ['conv_stem', 'bn1'] + [f'blocks.{i}' for i in range(6)]  # the coco128 configs'
 COCO128_CONFIG = osp.join(ROOT, 'configs', 'coco128',
@@ -260,3 +262,24 @@ def test_short_runs_switch_the_speedups_on(tmp_path):
     assert 'fold_frozen_bn' not in today.model.backbone
     with pytest.raises(KeyError, match='amx'):
         apply_speedups(Config.fromfile(COCO128_CONFIG), amx=True)
+
+
+def test_speed_benchmark_skips_without_photos(tmp_path):
+    lines = []
+    assert load_script('benchmarks/cv_speed.py').main(
+        ['--data-root', str(tmp_path)], log=lines.append) == {}
+    assert lines[0].startswith('SKIPPED: coco319 not found at')
+
+
+@pytest.mark.slow
+def test_speed_benchmark_quick_on_real_photos():
+    cv_speed = load_script('benchmarks/cv_speed.py')
+    if not osp.isdir(osp.join(cv_speed.DATA, 'train2017')):
+        pytest.skip(f'coco319 not found at {cv_speed.DATA}')
+    lines = []
+    results = cv_speed.main(['--rounds', '1', '--iters', '1', '--warmup', '1',
+                             '--options', 'today', 'all (default)'], log=lines.append)
+    assert set(results) == {'today', 'all (default)'}
+    assert results['today']['wall_ratio'] == (1.0, 1.0, 1.0)
+    assert results['all (default)']['wall_ratio'][0] > 1  # faster, even in one noisy pair
+    assert sum(line.startswith('| ') for line in lines) == 3  # header and two rows
