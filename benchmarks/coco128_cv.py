@@ -111,7 +111,7 @@ ROWS: Dict[str, tuple] = {
         'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
     'ML-Decoder + AAM + recipe + transfer': (
         'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
-    'ML-Decoder + AAM + transfer, SAM over Adam 1e-4 (small-data variant)': (
+    'ML-Decoder + AAM + recipe + transfer, SAM over Adam 1e-4': (
         'lite0_mld-aam-transfer-adam_1xb16_coco128-224px.py', {}),
     'transferred GAT + ML-Decoder, no training': (
         'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
@@ -270,34 +270,48 @@ def table(records: List[dict], rows: Sequence[str]) -> str:
     return '\n'.join(lines)
 
 
+def curve_points(records: List[dict], rows: Sequence[str]) -> Dict[str, Dict[str, list]]:
+    """Per panel (``'iterations'`` at the largest training set, ``'photos'`` at
+    12 epochs) and row: ``(x, mean, std)`` over folds x seeds, rows with two
+    points or more."""
+    entries = groups(records, rows)
+    most = max((n for _, n, *_ in entries), default=0)
+    panels = {'iterations': (lambda n, e: n == most and e, 3),
+              'photos': (lambda n, e: e == 12, 1)}
+    out = {}
+    for panel, (pick, x) in panels.items():
+        for name in rows:
+            pts = sorted((g[x], np.mean([r['mAP'] for r in g[4]]),
+                          np.std([r['mAP'] for r in g[4]], ddof=1) if len(g[4]) > 1 else 0.)
+                         for g in entries if g[0] == name and pick(g[1], g[2]))
+            if len(pts) > 1:
+                out.setdefault(panel, {})[name] = pts
+    return out
+
+
 def plot(records: List[dict], rows: Sequence[str], path: str) -> None:
-    """Two panels, mean ± std over folds x seeds: mAP against training
-    iterations (at the largest training set) and against training photos (at
-    12 epochs); the chance level dashed."""
+    """mAP against training iterations (at the largest training set) and
+    against training photos (at 12 epochs), mean ± std over folds x seeds, a
+    panel for each that has a row with two points or more; the chance level
+    dashed."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    entries = groups(records, rows)
-    most = max((n for _, n, *_ in entries), default=0)
-    for ax, (xlabel, pick, x) in zip(axes, (
-            ('training iterations (all training photos)', lambda n, e: n == most, 3),
-            ('training photos (12 epochs)', lambda n, e: e == 12, 1))):
-        for name in rows:
-            pts = [(g[x], np.mean([r['mAP'] for r in g[4]]),
-                    np.std([r['mAP'] for r in g[4]], ddof=1) if len(g[4]) > 1 else 0.)
-                   for g in entries if g[0] == name and pick(g[1], g[2])]
-            if len(pts) < 2 or not any(g[3] for g in entries if g[0] == name):
-                continue
-            xs, ms, ss = map(np.array, zip(*sorted(pts)))
+    panels = curve_points(records, rows)
+    if not panels:
+        raise ValueError('no row has two budgets or two training-set sizes to plot')
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    chance = np.mean([r['chance'] for r in records])
+    for ax, (panel, lines) in zip(axes[0], panels.items()):
+        for name, pts in lines.items():
+            xs, ms, ss = map(np.array, zip(*pts))
             ax.errorbar(xs, ms, yerr=ss, marker='o', capsize=3, label=name)
-        chance = np.mean([r['chance'] for r in records])
         ax.axhline(chance, ls='--', c='grey', lw=1, label=f'chance ({chance:.1f})')
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel({'iterations': 'training iterations (all training photos)',
+                       'photos': 'training photos (12 epochs)'}[panel])
         ax.set_ylabel('held-out mAP')
         ax.grid(alpha=0.3)
-    axes[0].set_xscale('log', base=2)
-    axes[1].legend(fontsize=7, loc='lower right')
+        ax.legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -13,6 +13,7 @@ import torch
 from mmengine.config import Config
 from mmengine.evaluator import DumpResults, Evaluator
 from mmengine.hooks import EMAHook
+from mmengine.logging import MMLogger
 from mmengine.runner import Runner, save_checkpoint
 from mmpretrain.models import AverageClsScoreTTA
 from mmpretrain.registry import HOOKS, MODELS
@@ -71,6 +72,7 @@ def ema_checkpoint(tmp_path_factory):
 
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(write_config('base')).model)
+    MMLogger.get_instance('test_ema_hook')  # not a logger an earlier run has closed
     model.init_weights()
     ema = {k: v.clone() for k, v in model.state_dict().items()}
     params = dict(model.named_parameters())
