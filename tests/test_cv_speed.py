@@ -75,12 +75,16 @@ def test_cached_forward_is_bit_identical_and_runs_the_frozen_stages_once():
     assert torch.equal(ours, stock)
     assert backbone(x)[0].shape == stock.shape
     assert backbone.frozen_prefix.runs == 1  # the second call reused the frozen stages
+    with torch.autocast('cpu', dtype=torch.bfloat16):  # another precision: computed again
+        backbone(x)
+    backbone(x)
+    assert backbone.frozen_prefix.runs == 3
     x.add_(0)  # an in-place write (version bump) invalidates the cache
     backbone(x)
-    assert backbone.frozen_prefix.runs == 2
+    assert backbone.frozen_prefix.runs == 4
     x.requires_grad_(True)  # gradients to the input: the stock forward
     backbone(x)[0].sum().backward()
-    assert x.grad is not None and backbone.frozen_prefix.runs == 2
+    assert x.grad is not None and backbone.frozen_prefix.runs == 4
     ema = copy.deepcopy(backbone)  # an EMA copy starts with an empty cache
     assert ema.frozen_prefix.runs == 0 and ema.frozen_prefix._output is None
     off = lite0(cache_frozen=False).train()  # every switch off: the stock forward

@@ -181,6 +181,13 @@ def tensors_key(modules: Sequence[nn.Module]) -> tuple:
                  for m in modules for t in (*m.parameters(), *m.buffers()))
 
 
+def autocast_state() -> tuple:
+    """Whether autocast is on, and its dtype, on the CPU and on CUDA: a
+    cached output is reused under the same mixed-precision setting only."""
+    return (torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype(),
+            torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype())
+
+
 def _chain(modules: Sequence[nn.Module], x: torch.Tensor) -> torch.Tensor:
     for module in modules:
         x = module(x)
@@ -197,7 +204,8 @@ class FrozenPrefix:
 
     Args:
         cache (bool): Keep the output for the next call with the same input
-            tensor (same object, unmodified since) and unchanged weights.
+            tensor (same object, unmodified since), unchanged weights and the
+            same autocast setting.
         fold_bn (bool): Run a copy with the batch norms folded
             (:func:`fold_frozen_bn`).
         channels_last (bool): Run the stages (or the folded copy) in the
@@ -254,8 +262,9 @@ class FrozenPrefix:
             Tensor: Their output, contiguous, without autograd history.
         """
         key = tensors_key(modules)
+        state = (key, x._version, autocast_state())
         if (self.cache and self._input is not None and self._input() is x
-                and self._key == (key, x._version) and self._output is not None
+                and self._key == state and self._output is not None
                 and self._output._version == self._output_version):
             return self._output
         runner = self._runner(modules, key)
@@ -264,6 +273,6 @@ class FrozenPrefix:
             out = runner(inp).contiguous()
         self.runs += 1
         if self.cache:
-            self._input, self._key = weakref.ref(x), (key, x._version)
+            self._input, self._key = weakref.ref(x), state
             self._output, self._output_version = out, out._version
         return out
