@@ -162,7 +162,9 @@ def test_gat_branch_is_folded_into_constants_and_runs_without_dgl(exports, workd
     neck = [n for n in graph.node if n.name.startswith('/neck/')]
     assert [n.op_type for n in neck] == ['Constant', 'Mul'], [n.name for n in neck]
     w = onnx.numpy_helper.to_array(neck[0].attribute[0].t)
-    np.testing.assert_allclose(w.reshape(-1), gat['model'].neck.channel_weights().numpy())
+    # the exporter's trace recomputes the weights: equal up to float32 rounding
+    np.testing.assert_allclose(w.reshape(-1), gat['model'].neck.channel_weights().numpy(),
+                               rtol=1e-6)
 
     x = torch.randn(3, 3, SIZE, SIZE)
     np.save(tmp_path / 'x.npy', x.numpy())

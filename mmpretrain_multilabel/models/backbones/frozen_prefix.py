@@ -184,8 +184,23 @@ def tensors_key(modules: Sequence[nn.Module]) -> tuple:
 def autocast_state() -> tuple:
     """Whether autocast is on, and its dtype, on the CPU and on CUDA: a
     cached output is reused under the same mixed-precision setting only."""
-    return (torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype(),
-            torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype())
+    return tuple((_autocast_enabled(device), _autocast_dtype(device))
+                 for device in ('cpu', 'cuda'))
+
+
+def _autocast_enabled(device: str) -> bool:
+    try:  # torch >= 2.4 takes the device type
+        return torch.is_autocast_enabled(device)
+    except TypeError:  # torch 2.2: one function per device
+        return (torch.is_autocast_cpu_enabled() if device == 'cpu'
+                else torch.is_autocast_enabled())
+
+
+def _autocast_dtype(device: str) -> torch.dtype:
+    if hasattr(torch, 'get_autocast_dtype'):  # torch >= 2.4
+        return torch.get_autocast_dtype(device)
+    return (torch.get_autocast_cpu_dtype() if device == 'cpu'
+            else torch.get_autocast_gpu_dtype())
 
 
 def _chain(modules: Sequence[nn.Module], x: torch.Tensor) -> torch.Tensor:
