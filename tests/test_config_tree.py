@@ -52,7 +52,7 @@ def test_no_config_reads_outside_the_repository():
 
 def test_leaves_are_found():
     folders = {osp.dirname(leaf) for leaf in LEAVES}
-    assert folders == {'', 'ablation', 'coco128', 'demo', 'effv2l', 'effv2s', 'mlgcn',
+    assert folders == {'', 'ablation', 'coco319', 'demo', 'effv2l', 'effv2s', 'mlgcn',
                        'openimages', 'q2l', 'tresnet'}
     assert len(LEAVES) == 75
 

@@ -29,9 +29,9 @@ from mmpretrain_multilabel.models.backbones.frozen_prefix import (
 from .scripts import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-FROZEN = ['conv_stem', 'bn1'] + [f'blocks.{i}' for i in range(6)]  # the coco128 configs'
-COCO128_CONFIG = osp.join(ROOT, 'configs', 'coco128',
-                          'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py')
+FROZEN = ['conv_stem', 'bn1'] + [f'blocks.{i}' for i in range(6)]  # the real-photo configs'
+RECIPE_CONFIG = osp.join(ROOT, 'configs', 'coco319',
+                          'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py')
 
 
 def lite0(**kwargs):
@@ -205,12 +205,12 @@ def compose(steps):
     return Compose([TRANSFORMS.build(s) for s in steps])
 
 
-def coco128_train_pipeline():
-    return Config.fromfile(COCO128_CONFIG).train_dataloader.dataset.pipeline
+def recipe_train_pipeline():
+    return Config.fromfile(RECIPE_CONFIG).train_dataloader.dataset.pipeline
 
 
 def test_cache_pipeline_wraps_the_deterministic_head_only():
-    pipeline = coco128_train_pipeline()
+    pipeline = recipe_train_pipeline()
     cached = cache_pipeline(pipeline)
     assert cached[0]['type'] == 'CachedTransforms'
     assert [t['type'] for t in cached[0]['transforms']] == ['CheckedLoadImageFromFile', 'Resize']
@@ -222,7 +222,7 @@ def test_cache_pipeline_wraps_the_deterministic_head_only():
 
 def test_image_cache_gives_the_same_pixels(tmp_path):
     paths = write_photos(tmp_path)
-    steps = [dict(t) for t in coco128_train_pipeline()[:-1]]  # without PackInputs
+    steps = [dict(t) for t in recipe_train_pipeline()[:-1]]  # without PackInputs
     plain = compose(steps)
     cached = compose(cache_pipeline(steps))
     head = cached.transforms[0]
@@ -246,26 +246,26 @@ def test_image_cache_gives_the_same_pixels(tmp_path):
 
 def test_image_cache_on_real_photos(coco128_root):
     paths = sorted(glob.glob(osp.join(coco128_root, 'train2017', '*.jpg')))[:4]
-    steps = [dict(t) for t in coco128_train_pipeline()]
+    steps = [dict(t) for t in recipe_train_pipeline()]
     assert_same_samples(pipeline_outputs(compose(cache_pipeline(steps)), paths, 5),
                         pipeline_outputs(compose(steps), paths, 5))
 
 
 def test_short_runs_switch_the_speedups_on(tmp_path):
-    cfg = short_run_config(Config.fromfile(COCO128_CONFIG), 1, str(tmp_path))
+    cfg = short_run_config(Config.fromfile(RECIPE_CONFIG), 1, str(tmp_path))
     backbone = cfg.model.backbone
     assert backbone.cache_frozen and backbone.fold_frozen_bn and backbone.frozen_channels_last
     assert cfg.train_dataloader.dataset.pipeline[0]['type'] == 'CachedTransforms'
     assert cfg.val_dataloader.dataset.pipeline[0]['type'] == 'CachedTransforms'
-    off = Config.fromfile(COCO128_CONFIG)
+    off = Config.fromfile(RECIPE_CONFIG)
     off.short_run_speedups = dict(fold_frozen_bn=False, image_cache=False)
     short_run_config(off, 1, str(tmp_path))
     assert off.model.backbone.cache_frozen and not off.model.backbone.fold_frozen_bn
     assert off.train_dataloader.dataset.pipeline[0]['type'] == 'CheckedLoadImageFromFile'
-    today = short_run_config(Config.fromfile(COCO128_CONFIG), 1, str(tmp_path), speedups=False)
+    today = short_run_config(Config.fromfile(RECIPE_CONFIG), 1, str(tmp_path), speedups=False)
     assert 'fold_frozen_bn' not in today.model.backbone
     with pytest.raises(KeyError, match='amx'):
-        apply_speedups(Config.fromfile(COCO128_CONFIG), amx=True)
+        apply_speedups(Config.fromfile(RECIPE_CONFIG), amx=True)
 
 
 def test_speed_benchmark_skips_without_photos(tmp_path):

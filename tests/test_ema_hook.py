@@ -196,7 +196,7 @@ RECIPE_CONFIG = '''
 _base_ = [{base!r}]
 data_root = {data_root!r}
 train_dataloader = dict(dataset=dict(data_root=data_root, indices=list(range(32))))
-val_dataloader = dict(dataset=dict(data_root=data_root))
+val_dataloader = dict(dataset=dict(data_root=data_root, indices=list(range(96, 126))))
 test_dataloader = val_dataloader
 max_epochs = 1
 train_cfg = dict(max_epochs=1)
@@ -213,8 +213,8 @@ def recipe_checkpoint(tmp_path_factory, coco128_root):
     from mmpretrain_multilabel.datasets import build_label_dataset
     from mmpretrain_multilabel.evaluation import chance_map
     root = tmp_path_factory.mktemp('recipe')
-    base = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'coco128',
-                    'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py')
+    base = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'coco319',
+                    'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py')
     config = root / 'recipe.py'
     config.write_text(RECIPE_CONFIG.format(base=base, data_root=coco128_root))
     load_script('tools/train.py').main([str(config), '--work-dir', str(root / 'work')])

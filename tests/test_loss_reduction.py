@@ -87,7 +87,7 @@ def paper_model_and_wrapper(config):
 @pytest.mark.parametrize('config,reference', [
     ('effv2s/effv2s_mld-aam_2xb42_coco-448px.py', 'aam'),
     ('effv2s/effv2s_linear-asl_2xb42_coco-448px.py', 'asl'),
-    ('coco128/lite0_linear-asl-recipe_1xb16_coco128-224px.py', 'asl'),
+    ('coco319/lite0_linear-asl-recipe_1xb16_coco319-224px.py', 'asl'),
 ])
 @pytest.mark.slow
 def test_one_step_equals_the_authors_step(config, reference):

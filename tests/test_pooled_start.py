@@ -123,8 +123,8 @@ def test_head_starts_rank_real_photos(coco128_root):
                          ('GAT + ML-Decoder', 'lite0_gat-mld-aam-transfer-recipe'),
                          ('Query2Label', 'lite0_q2l-aam-transfer-recipe'),
                          ('ML-GCN', 'lite0_mlgcn-aam-transfer-recipe')):
-        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco128',
-                                       config + '_1xb16_coco128-224px.py'))
+        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco319',
+                                       config + '_1xb16_coco319-224px.py'))
         cfg.train_dataloader.dataset.update(everything)
         for owner in (cfg.model.get('neck') or {}, cfg.model.head):  # the label graph's photos
             if 'graph' in owner:

@@ -1,4 +1,4 @@
-# The main demo: the project's recommended recipe (configs/coco128/README.md) on the embedded
+# The main demo: the project's recommended recipe (configs/coco319/README.md) on the embedded
 # synthetic scenes, in about the wall time of the stock demo (lite0_linear-asl, 6 epochs) on 2
 # CPU cores. EfficientNet-Lite0 (offline ImageNet weights) + GAP + cosine classifier + AAM loss
 # (Prokofiev & Sovrasov 2022, arXiv 2209.06585, eq. 1; the paper's "AM loss" row of Table 7),

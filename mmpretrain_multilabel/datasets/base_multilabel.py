@@ -56,6 +56,21 @@ def label_matrix(data_infos, num_classes: int) -> np.ndarray:
     return mat
 
 
+def check_indices(indices, num_samples: int, source: str) -> None:
+    """Raise a ``ValueError`` naming ``source`` if the ``indices`` list of a
+    dataset config selects samples past its ``num_samples`` (an int selects
+    the first ``indices`` samples and is clipped, as in MMEngine)."""
+    if isinstance(indices, int):
+        return
+    bad = [int(i) for i in indices if not -num_samples <= int(i) < num_samples]
+    if bad:
+        raise ValueError(
+            f'{source}: indices select samples {bad[0]}..{bad[-1]} ({len(bad)} in all) '
+            f'but it holds {num_samples} samples (0..{num_samples - 1}): give '
+            f'indices within them (is a config written for a larger set of photos '
+            f'pointed at a smaller one?)')
+
+
 class MultiLabelBase(MultiLabelDataset):
     """MultiLabelDataset with image checks and a label matrix.
 
@@ -95,6 +110,12 @@ class MultiLabelBase(MultiLabelDataset):
         data_list = super().filter_data()
         return check_image_files(data_list, self.check_images,
                                  self.on_corrupt, self.ann_source)
+
+    def _get_unserialized_subset(self, indices):
+        """MMEngine's subset by ``indices``, with a named error for indices
+        past the end (e.g. a config written for a larger set of photos)."""
+        check_indices(indices, len(self.data_list), self.ann_source)
+        return super()._get_unserialized_subset(indices)
 
     def get_gt_labels(self) -> np.ndarray:
         """Positive label ids of every sample (object array of int arrays)."""

@@ -1,6 +1,6 @@
 # AAM with the COCO setting at a lower scale, s = 10 (see aam_coco.py), for cosine heads on
 # pooled features in short runs or on few images (the demo's GAP + cosine, GAT re-weighting and
-# ML-GCN heads; coco128's cosine row). On the demo (14 classes, 1,600 images of 128 px, 300
+# ML-GCN heads; the real-photo cosine row). On the demo (14 classes, 1,600 images of 128 px, 300
 # iterations) GAP + cosine reached val mAP 81.3 / 77.4 / 73.7 with s = 10 / 23 / 35: a large s
 # saturates the sigmoid early and over-fits. On coco128 (80 classes, 84 training photos, 3-fold
 # CV) s = 10 beat 23 and 5 (docs/results.md). The transformer heads (ML-Decoder, Query2Label),

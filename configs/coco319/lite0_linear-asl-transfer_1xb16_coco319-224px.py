@@ -2,6 +2,6 @@
 # classifier starts from the backbone's ImageNet classifier mapped to the 80 class names
 # through GloVe (ClassifierTransferHook). It shows how much of the recommended recipe's gain is
 # the start of the classifier (docs/results.md, "Real photos").
-_base_ = ['./lite0_linear-asl_1xb16_coco128-224px.py']
+_base_ = ['./lite0_linear-asl_1xb16_coco319-224px.py']
 
 custom_hooks = _base_.custom_hooks + [dict(type='ClassifierTransferHook')]

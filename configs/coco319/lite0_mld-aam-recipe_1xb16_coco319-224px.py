@@ -2,11 +2,11 @@
 # configs/effv2s/effv2s_mld-aam_2xb42_coco-448px.py)
 # on real photos with the paper's recipe (SAM over SGD, no bias decay, OneCycle, EMA, early
 # stopping): only the backbone (EfficientNet-Lite0, offline ImageNet weights), the size (224 px,
-# batch 16) and the data (coco128) differ from the paper's row. benchmarks/coco128_cv.py
-# cross-validates it; configs/coco128/README.md has the figures.
+# batch 16) and the data (coco319) differ from the paper's row. benchmarks/coco_cv.py
+# cross-validates it; configs/coco319/README.md has the figures.
 _base_ = [
-    '../_base_/datasets/coco128_224.py',
-    '../_base_/models/backbones/lite0_coco128.py',
+    '../_base_/datasets/coco319_224.py',
+    '../_base_/models/backbones/lite0_frozen-b0-5.py',
     '../_base_/models/heads/ml_decoder_cosine.py',
     '../_base_/models/losses/aam_coco.py',
     '../_base_/schedules/paper_recipe.py',

@@ -1,10 +1,10 @@
 # Stock MMPretrain on real photos: EfficientNet-Lite0 (offline ImageNet weights, blocks 0-5
 # frozen) + GAP + MMPretrain's linear head and ASL, AdamW with cosine decay: the best simple
-# optimizer setting of the search in docs/results.md. The baseline of benchmarks/coco128_cv.py.
+# optimizer setting of the search in docs/results.md. The baseline of benchmarks/coco_cv.py.
 _base_ = [
     'mmpretrain::_base_/default_runtime.py',
-    '../_base_/datasets/coco128_224.py',
-    '../_base_/models/backbones/lite0_coco128.py',
+    '../_base_/datasets/coco319_224.py',
+    '../_base_/models/backbones/lite0_frozen-b0-5.py',
     '../_base_/models/heads/linear.py',
     '../_base_/models/losses/asl.py',
     '../_base_/schedules/adamw.py',

@@ -4,8 +4,8 @@
 # Tables 2-5 of arXiv 2209.06585, with only backbone, size and data changed as in the other
 # configs here.
 _base_ = [
-    '../_base_/datasets/coco128_224.py',
-    '../_base_/models/backbones/lite0_coco128.py',
+    '../_base_/datasets/coco319_224.py',
+    '../_base_/models/backbones/lite0_frozen-b0-5.py',
     '../_base_/models/heads/query2label.py',
     '../_base_/models/losses/aam_coco.py',
     '../_base_/schedules/paper_recipe.py',

@@ -4,6 +4,6 @@
 # layers (input projection, uniform attention = average pooling, group projection;
 # mmpretrain_multilabel/models/heads/pooled_start.py), so before training the head ranks
 # photos as the transferred GAP classifier does. Architecture and checkpoint keys unchanged.
-_base_ = ['./lite0_mld-aam-recipe_1xb16_coco128-224px.py']
+_base_ = ['./lite0_mld-aam-recipe_1xb16_coco319-224px.py']
 
 custom_hooks = _base_.custom_hooks + [dict(type='ClassifierTransferHook')]

@@ -6,8 +6,8 @@
 # recipe (summed AAM loss at s = 23, SAM, OneCycle, EMA with warm-up, early stopping) is the
 # paper's. docs/results.md, "Real photos: coco319", has its figure beside the paper's row.
 _base_ = [
-    '../_base_/datasets/coco128_224.py',
-    '../_base_/models/backbones/lite0_coco128.py',
+    '../_base_/datasets/coco319_224.py',
+    '../_base_/models/backbones/lite0_frozen-b0-5.py',
     '../_base_/models/heads/ml_decoder_cosine.py',
     '../_base_/models/losses/aam_coco.py',
     '../_base_/schedules/paper_recipe_asl.py',

@@ -1,17 +1,20 @@
-"""k-fold cross-validation of the coco128 recipes on real COCO photos.
+"""k-fold cross-validation of the real-photo recipes on COCO photos.
 
 Usage::
 
-    python benchmarks/coco128_cv.py [--rows ROW ...] [--folds 3] [--epochs 12]
-        [--seeds 0] [--jobs 2] [--data-root data/coco128] [--out runs.jsonl]
-    python benchmarks/coco128_cv.py --table-from runs.jsonl [more.jsonl ...]
+    python benchmarks/coco_cv.py [--rows ROW ...] [--folds 3] [--epochs 12]
+        [--seeds 0] [--jobs 2] [--data-root data/coco319] [--train-sizes N ...]
+        [--out runs.jsonl]
+    python benchmarks/coco_cv.py --table-from runs.jsonl [more.jsonl ...]
 
-Every row trains one shipped config of ``configs/coco128/`` (optionally with
-SAM and EMA switched off) on ``k - 1`` folds of the 126 annotated coco128
-photos and evaluates on the remaining fold, for every fold, under the same
-epoch budget; nothing is selected on the held-out fold (no early stopping, no
-best-epoch pick: the model evaluated is the one training ends with, the EMA
-weights when the row keeps an EMA, as its checkpoint would hold). mAP averages
+Every row trains one shipped config of ``configs/coco319/`` (optionally with
+SAM and EMA switched off) on ``k - 1`` folds of the 315 annotated coco319
+photos (or the 126 of coco128, ``--data-root data/coco128``), or on a nested
+subset of them (``--train-sizes``), and evaluates on the remaining fold, for
+every fold, under the same epoch budget; nothing is selected on the held-out
+fold (no early stopping, no best-epoch pick: the model evaluated is the one
+training ends with, the EMA weights when the row keeps an EMA, as its
+checkpoint would hold). mAP averages
 over the classes present in the held-out fold; its chance level (a random
 ranking: each class's positive rate) is printed beside it. The "no training"
 rows evaluate the model as its training would start (the classifier transferred
@@ -47,7 +50,7 @@ from mmpretrain_multilabel.evaluation import chance_map
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(HERE)
-CONFIGS = osp.join(ROOT, 'configs', 'coco128')
+CONFIGS = osp.join(ROOT, 'configs', 'coco319')
 ANN = 'annotations/instances_train2017.json'
 NO_SAM = {'optim_wrapper.type': 'OptimWrapper'}
 #: The paper's recipe as first shipped: MMPretrain's per-sample mean of the loss (the head's
@@ -58,14 +61,14 @@ AS_FIRST_SHIPPED = {
     'custom_hooks.0.gamma': 1e-9}  # max(3e-4, gamma / (gamma + t)) = 3e-4 from t = 1
 NO_EMA = {'drop_hooks': ['EMAHook']}
 
-STOCK = 'lite0_linear-asl_1xb16_coco128-224px.py'
+STOCK = 'lite0_linear-asl_1xb16_coco319-224px.py'
 #: MMEngine matches custom_keys as substrings, longest key first: 'backbone' keeps the
 #: backbone's `conv_head` out of the head's multiplier.
 HEAD_ONLY_X10 = {'backbone': {'lr_mult': 1.}, 'head': {'lr_mult': 10.}}
 #: every key of the stock row's AdamW replaced, so the optimizer is plain SGD
 SGD = {'optim_wrapper.optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 1e-4}}
 
-#: row name -> (config in configs/coco128/, overrides). The stock rows search MMPretrain's
+#: row name -> (config in configs/coco319/, overrides). The stock rows search MMPretrain's
 #: simple optimizer settings (cosine decay, same budget) for the fairest baseline.
 ROWS: Dict[str, tuple] = {
     'stock: linear + ASL, AdamW 1e-3': (STOCK, {}),
@@ -75,54 +78,54 @@ ROWS: Dict[str, tuple] = {
         STOCK, {**SGD, 'optim_wrapper.optimizer.lr': 0.01,
                 'optim_wrapper.paramwise_cfg': {'custom_keys': HEAD_ONLY_X10}}),
     'transferred linear classifier, no training': (
-        'lite0_linear-asl-transfer_1xb16_coco128-224px.py', {'train': False}),
+        'lite0_linear-asl-transfer_1xb16_coco319-224px.py', {'train': False}),
     'transferred cosine classifier, no training': (
-        'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
     'stock + transfer: linear + ASL, AdamW 1e-3': (
-        'lite0_linear-asl-transfer_1xb16_coco128-224px.py', {}),
+        'lite0_linear-asl-transfer_1xb16_coco319-224px.py', {}),
     'cosine + AAM + recipe + transfer': (
-        'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', {}),
     'cosine + AAM + recipe + transfer, no SAM/EMA': (
-        'lite0_cosine-aam-transfer-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
-    'linear + ASL + recipe': ('lite0_linear-asl-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
+    'linear + ASL + recipe': ('lite0_linear-asl-recipe_1xb16_coco319-224px.py', {}),
     'linear + ASL + recipe, no SAM/EMA': (
-        'lite0_linear-asl-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
-    'cosine + AAM + recipe': ('lite0_cosine-aam-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_linear-asl-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
+    'cosine + AAM + recipe': ('lite0_cosine-aam-recipe_1xb16_coco319-224px.py', {}),
     'cosine + AAM + recipe, no SAM/EMA': (
-        'lite0_cosine-aam-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
-    'ML-Decoder + ASL + recipe': ('lite0_mld-asl-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_cosine-aam-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
+    'ML-Decoder + ASL + recipe': ('lite0_mld-asl-recipe_1xb16_coco319-224px.py', {}),
     'ML-Decoder + ASL + recipe, no SAM/EMA': (
-        'lite0_mld-asl-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
+        'lite0_mld-asl-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
     # Alibaba-MIIL/ML_Decoder train.py with Lite0 in place of TResNet: the plain head, ASL
     # (4, 0, 0.05) summed over the batch, Adam 1e-4 with L2 1e-4 off biases and norms,
     # OneCycle (pct_start 0.2, div_factor 25, final_div_factor 1e4), EMA 0.9997 from the
     # first step. Not replicated: its Adam beta1 cycling, AMP, its Cutout 0.5 without flip
     # (the project's pipeline is kept, so the rows differ in the loop only).
-    "ML-Decoder authors' loop": ('lite0_mld-asl-recipe_1xb16_coco128-224px.py', {
+    "ML-Decoder authors' loop": ('lite0_mld-asl-recipe_1xb16_coco319-224px.py', {
         **NO_SAM, 'param_scheduler.div_factor': 25., 'param_scheduler.final_div_factor': 1e4,
         'custom_hooks.0.gamma': 1e-9}),
     'ML-Decoder + AAM + recipe as first shipped': (
-        'lite0_mld-aam-recipe_1xb16_coco128-224px.py', AS_FIRST_SHIPPED),
-    'ML-Decoder + AAM + recipe': ('lite0_mld-aam-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_mld-aam-recipe_1xb16_coco319-224px.py', AS_FIRST_SHIPPED),
+    'ML-Decoder + AAM + recipe': ('lite0_mld-aam-recipe_1xb16_coco319-224px.py', {}),
     'ML-Decoder + AAM + recipe, no SAM/EMA': (
-        'lite0_mld-aam-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
-    'GAT + ML-Decoder + AAM + recipe': ('lite0_gat-mld-aam-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_mld-aam-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
+    'GAT + ML-Decoder + AAM + recipe': ('lite0_gat-mld-aam-recipe_1xb16_coco319-224px.py', {}),
     'transferred ML-Decoder, no training': (
-        'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+        'lite0_mld-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
     'ML-Decoder + AAM + recipe + transfer': (
-        'lite0_mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_mld-aam-transfer-recipe_1xb16_coco319-224px.py', {}),
     'ML-Decoder + AAM + recipe + transfer, SAM over Adam 1e-4': (
-        'lite0_mld-aam-transfer-adam_1xb16_coco128-224px.py', {}),
+        'lite0_mld-aam-transfer-adam_1xb16_coco319-224px.py', {}),
     'transferred GAT + ML-Decoder, no training': (
-        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
     'transferred ML-GCN, no training': (
-        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
     'transferred Query2Label, no training': (
-        'lite0_q2l-aam-transfer-recipe_1xb16_coco128-224px.py', {'train': False}),
+        'lite0_q2l-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
     'GAT + ML-Decoder + AAM + recipe + transfer': (
-        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco128-224px.py', {}),
+        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py', {}),
     'GAT + ML-Decoder + AAM + recipe, no SAM/EMA': (
-        'lite0_gat-mld-aam-recipe_1xb16_coco128-224px.py', {**NO_SAM, **NO_EMA}),
+        'lite0_gat-mld-aam-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
 }
 
 
@@ -163,7 +166,7 @@ def final_map(metrics: Dict[str, float]) -> float:
 
 
 def fold_labels(data_root: str, indices: Sequence[int]) -> np.ndarray:
-    """``[n, 80]`` labels of the coco128 images at ``indices``."""
+    """``[n, 80]`` labels of the images at ``indices``."""
     return dataset_label_matrix(
         CocoMultiLabel(ann_file=ANN, data_root=data_root, indices=list(indices)))
 

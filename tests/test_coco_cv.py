@@ -1,4 +1,4 @@
-"""benchmarks/coco128_cv.py: the per-fold configs and the table, without training."""
+"""benchmarks/coco_cv.py: the per-fold configs and the table, without training."""
 import json
 import os.path as osp
 
@@ -9,7 +9,7 @@ from .scripts import load_script
 
 
 def _cv():
-    return load_script('benchmarks/coco128_cv.py')
+    return load_script('benchmarks/coco_cv.py')
 
 
 def test_fold_config_trains_on_the_fold_and_picks_nothing_on_the_held_out_one(tmp_path):

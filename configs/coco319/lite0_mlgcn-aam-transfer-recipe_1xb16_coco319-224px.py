@@ -3,8 +3,8 @@
 # fits the last graph layer to it: mmpretrain_multilabel/models/heads/pooled_start.py). The label
 # graph is built from the training photos and GloVe 6B 50-d vectors of the class names.
 _base_ = [
-    '../_base_/datasets/coco128_224.py',
-    '../_base_/models/backbones/lite0_coco128.py',
+    '../_base_/datasets/coco319_224.py',
+    '../_base_/models/backbones/lite0_frozen-b0-5.py',
     '../_base_/models/heads/mlgcn.py',
     '../_base_/models/losses/aam_coco.py',
     '../_base_/schedules/paper_recipe.py',

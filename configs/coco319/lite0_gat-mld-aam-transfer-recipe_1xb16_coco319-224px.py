@@ -2,6 +2,6 @@
 # ML-Decoder started as the transferred ImageNet classifier (ClassifierTransferHook): the
 # GAT branch's initial channel weights are divided out of the classifier, so before training
 # the model ranks photos as the transferred GAP classifier does.
-_base_ = ['./lite0_gat-mld-aam-recipe_1xb16_coco128-224px.py']
+_base_ = ['./lite0_gat-mld-aam-recipe_1xb16_coco319-224px.py']
 
 custom_hooks = _base_.custom_hooks + [dict(type='ClassifierTransferHook')]
