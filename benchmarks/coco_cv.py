@@ -273,6 +273,25 @@ def table(records: List[dict], rows: Sequence[str]) -> str:
     return '\n'.join(lines)
 
 
+def paired(records: List[dict], first: str, second: str) -> str:
+    """Markdown table of ``first`` minus ``second`` on the same (seed, fold),
+    per training-set size and budget both rows have: mean ± std of the paired
+    differences, and how many runs ``first`` is ahead in."""
+    def runs(row):
+        return {(r.get('n_train', 0), r.get('epochs', 0), r['seed'], r['fold']): r['mAP']
+                for r in records if r['row'] == row}
+    a, b = runs(first), runs(second)
+    lines = [f'| {first} minus {second} | photos | epochs | paired difference | ahead | '
+             'per run |', '|---|---|---|---|---|---|']
+    for n, epochs in sorted({key[:2] for key in a.keys() & b.keys()}):
+        keys = sorted(k for k in a.keys() & b.keys() if k[:2] == (n, epochs))
+        diffs = [a[k] - b[k] for k in keys]
+        lines.append(f"| | {n or '-'} | {epochs or '-'} | **{mean_std(diffs)}** | "
+                     f"{sum(d > 0 for d in diffs)} of {len(diffs)} | "
+                     f"{' / '.join(f'{d:+.1f}' for d in diffs)} |")
+    return '\n'.join(lines)
+
+
 def curve_points(records: List[dict], rows: Sequence[str]) -> Dict[str, Dict[str, list]]:
     """Per panel (``'iterations'`` at the largest training set, ``'photos'`` at
     12 epochs) and row: ``(x, mean, std)`` over folds x seeds, rows with two
@@ -342,11 +361,17 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--table-from', nargs='+', metavar='JSONL',
                         help='print the table of runs written by --out, without training')
     parser.add_argument('--plot', help='with --table-from: also draw the curves to this PNG')
+    parser.add_argument('--paired', nargs=2, action='append', metavar=('ROW', 'OTHER'),
+                        default=[], choices=list(ROWS),
+                        help='with --table-from: ROW minus OTHER on the same seeds and folds '
+                             '(repeatable)')
     args = parser.parse_args(argv)
     if args.table_from:
         records = [json.loads(line) for path in args.table_from for line in open(path)]
         rows = [r for r in ROWS if any(x['row'] == r for x in records)]
         print(table(records, rows))
+        for first, second in args.paired:
+            print('\n' + paired(records, first, second))
         if args.plot:
             plot(records, rows, args.plot)
         return records

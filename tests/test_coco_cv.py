@@ -73,6 +73,23 @@ def test_table_from_records(tmp_path, capsys):
     assert plot.stat().st_size > 10_000
 
 
+def test_paired_differences_match_seed_and_fold(tmp_path, capsys):
+    """--paired subtracts the other row's run of the same seed and fold, per
+    size and budget, and only where both rows have that run."""
+    cv = _cv()
+    runs = tmp_path / 'runs.jsonl'
+    maps = {('cosine + AAM + recipe', 0): (40., 44.), ('cosine + AAM + recipe', 1): (41., 0.),
+            ('stock: linear + ASL, AdamW 1e-3', 0): (38., 45.)}
+    records = [dict(row=row, fold=k, seed=seed, mAP=m, raw=np.nan, chance=9.0, wall_s=1.0,
+                    n_train=210, epochs=12, iters=168)
+               for (row, seed), folds in maps.items() for k, m in enumerate(folds)]
+    runs.write_text(''.join(json.dumps(r) + '\n' for r in records))
+    cv.main(['--table-from', str(runs), '--paired', 'cosine + AAM + recipe',
+             'stock: linear + ASL, AdamW 1e-3'])
+    out = capsys.readouterr().out
+    assert '| | 210 | 12 | **0.50 ± 2.12** | 1 of 2 | +2.0 / -1.0 |' in out
+
+
 def test_train_subsets_are_nested_and_checked():
     cv = _cv()
     train = list(range(100, 310))
