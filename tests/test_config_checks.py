@@ -24,7 +24,10 @@ from mmpretrain_multilabel.engine.hooks import (
     check_num_classes,
     check_split_classes,
 )
-from mmpretrain_multilabel.engine.hooks.config_check_hook import check_checkpoint_classes
+from mmpretrain_multilabel.engine.hooks.config_check_hook import (
+    check_checkpoint_classes,
+    check_schedule_length,
+)
 from mmpretrain_multilabel.models.heads import MultiLabelCosineClsHead
 from mmpretrain_multilabel.models.losses import AAMLoss
 
@@ -105,6 +108,36 @@ def test_checkpoint_classes_in_another_order_are_refused():
     check_checkpoint_classes(ckpt, ['a', 'b', 'c'], 'test_dataloader')
     check_checkpoint_classes(ckpt, ['x', 'y'], 'test_dataloader')  # another dataset: fine-tuning
     check_checkpoint_classes({}, ['c', 'b', 'a'], 'test_dataloader')
+
+
+def test_schedule_shorter_than_the_training_is_refused():
+    one_cycle = dict(type='ScaledOneCycleLR', total_steps=12, by_epoch=True)
+    with pytest.raises(ConfigCheckError, match=r'param_scheduler \(ScaledOneCycleLR\) has '
+                       r'total_steps=12 \(epochs\) but train_cfg.max_epochs=24: .* after epoch '
+                       r'12. Set param_scheduler.total_steps=24 with train_cfg.max_epochs=24'):
+        check_schedule_length(one_cycle, dict(max_epochs=24))
+    with pytest.raises(ConfigCheckError, match=r'total_steps=100 \(iters\) but '
+                       r'train_cfg.max_iters=200'):
+        check_schedule_length([dict(type='LinearLR', end=5), dict(one_cycle, total_steps=100,
+                                                                  by_epoch=False)],
+                              dict(max_iters=200))
+    assert 'will not finish its schedule' in check_schedule_length(one_cycle, dict(max_epochs=6))
+    assert check_schedule_length(one_cycle, dict(max_epochs=12)) is None
+    assert check_schedule_length(dict(type='CosineAnnealingLR'), dict(max_epochs=3)) is None
+
+
+def test_stock_train_tool_refuses_a_schedule_that_would_stop_the_run(tmp_path, monkeypatch):
+    """Only max_epochs raised (the OneCycle total_steps left): MMEngine would
+    stop with an error once the schedule ran out; refused before training."""
+    options = {'train_dataloader.dataset.data_root': str(tmp_path / 'data'),
+               'val_dataloader.dataset.data_root': str(tmp_path / 'data'),
+               'train_cfg.max_epochs': 2}
+    runner = stock_train_runner(osp.join(ROOT, 'tests', 'data', 'tiny_main_demo.py'),
+                                str(tmp_path / 'work'), options, monkeypatch)
+    with pytest.raises(ConfigCheckError, match=r'total_steps=1 \(epochs\) but '
+                       r'train_cfg.max_epochs=2'):
+        runner.train()
+    assert runner.iter == 0
 
 
 def test_enable_config_checks_adds_the_hook_once():

@@ -13,6 +13,13 @@ without an error but report wrong numbers.
   ``MultiLabelCosineClsHead``), not in a head that outputs logits
   (``MultiLabelLinearClsHead``, ``CSRAClsHead``, ...).
 
+- a schedule of fixed length (``total_steps``: MMEngine's ``OneCycleLR``, the
+  recipe's ``ScaledOneCycleLR``) must not be shorter than the training
+  (``train_cfg.max_epochs``, or ``max_iters``): MMEngine stops such a run
+  with an error when the schedule runs out, after its last checkpoint; a
+  training shorter than its schedule (the learning rate never anneals) is
+  warned about.
+
 When a checkpoint is loaded for evaluation, its classes (``meta.dataset_meta``)
 must not be the evaluated dataset's classes in another order.
 
@@ -151,6 +158,41 @@ def check_checkpoint_classes(checkpoint: dict, classes: Sequence[str], split: st
             '(meta.dataset_meta.classes in the checkpoint).')
 
 
+def check_schedule_length(schedulers, train_cfg: dict) -> Optional[str]:
+    """Raise if a fixed-length scheduler config (``total_steps``) ends before
+    the training does; returns a warning when it ends after it.
+
+    Args:
+        schedulers: The config's ``param_scheduler`` (a dict or a list).
+        train_cfg (dict): The config's ``train_cfg``.
+    """
+    schedulers = schedulers if isinstance(schedulers, (list, tuple)) else [schedulers]
+    for scheduler in schedulers:
+        if not scheduler or scheduler.get('total_steps') is None:
+            continue
+        unit = 'epochs' if scheduler.get('by_epoch', True) else 'iters'
+        length = train_cfg.get(f'max_{unit}')
+        if length is None:
+            continue
+        steps = scheduler['total_steps'] + scheduler.get('begin', 0)
+        name = scheduler.get('type', 'the scheduler')
+        fix = (f'Set param_scheduler.total_steps={length - scheduler.get("begin", 0)} '
+               f'with train_cfg.max_{unit}={length} (e.g. --cfg-options '
+               f'train_cfg.max_{unit}={length} param_scheduler.total_steps='
+               f'{length - scheduler.get("begin", 0)}).')
+        if steps < length:
+            raise ConfigCheckError(
+                f'param_scheduler ({name}) has total_steps={scheduler["total_steps"]} '
+                f'({unit}) but train_cfg.max_{unit}={length}: the schedule has a fixed '
+                f'length, so training would stop with an error after {unit[:-1]} {steps}. '
+                + fix)
+        if steps > length:
+            return (f'param_scheduler ({name}) has total_steps={scheduler["total_steps"]} '
+                    f'({unit}) but train_cfg.max_{unit}={length}: the learning rate will not '
+                    f'finish its schedule. ' + fix)
+    return None
+
+
 def built_datasets(runner) -> Dict[str, object]:
     """The datasets of the runner's loops built so far, by dataloader field
     (a loop not built yet, e.g. the training loop of a test run, is left
@@ -176,6 +218,11 @@ class ConfigCheckHook(Hook):
     def before_run(self, runner) -> None:
         model = unwrap_model(runner.model)
         check_cosine_losses(model)
+        if isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+            warning = check_schedule_length(runner.cfg.get('param_scheduler'),
+                                            runner.cfg.get('train_cfg') or {})
+            if warning:
+                runner.logger.warning(warning)
         classes = {split: dataset_classes(ds) for split, ds in built_datasets(runner).items()}
         check_split_classes(classes)
         for split, names in classes.items():
