@@ -21,7 +21,7 @@ PAPER_CONFIGS = sorted(
     glob.glob(osp.join(ROOT, 'configs', '*', '*.py')) + [osp.join(ROOT, 'configs',
                                                             'effv2s_mld_aam_coco.py')])
 PAPER_CONFIGS = [c for c in PAPER_CONFIGS
-                 if osp.basename(osp.dirname(c)) not in ('_base_', 'demo', 'coco128')]
+                 if osp.basename(osp.dirname(c)) not in ('_base_', 'demo', 'coco319')]
 DATASET_CLASSES = {'CocoMultiLabel': 80, 'VOC': 20, 'NusWideMultiLabel': 81,
                    'VG500MultiLabel': 500, 'OpenImagesMultiLabel': 601}
 
