@@ -174,20 +174,18 @@ def check_schedule_length(schedulers, train_cfg: dict) -> Optional[str]:
         length = train_cfg.get(f'max_{unit}')
         if length is None:
             continue
-        steps = scheduler['total_steps'] + scheduler.get('begin', 0)
+        steps, want = scheduler['total_steps'], length - scheduler.get('begin', 0)
         name = scheduler.get('type', 'the scheduler')
-        fix = (f'Set param_scheduler.total_steps={length - scheduler.get("begin", 0)} '
-               f'with train_cfg.max_{unit}={length} (e.g. --cfg-options '
-               f'train_cfg.max_{unit}={length} param_scheduler.total_steps='
-               f'{length - scheduler.get("begin", 0)}).')
-        if steps < length:
+        fix = (f'Set param_scheduler.total_steps={want} with train_cfg.max_{unit}={length} '
+               f'(e.g. --cfg-options train_cfg.max_{unit}={length} '
+               f'param_scheduler.total_steps={want}).')
+        if steps < want:
             raise ConfigCheckError(
-                f'param_scheduler ({name}) has total_steps={scheduler["total_steps"]} '
-                f'({unit}) but train_cfg.max_{unit}={length}: the schedule has a fixed '
-                f'length, so training would stop with an error after {unit[:-1]} {steps}. '
-                + fix)
-        if steps > length:
-            return (f'param_scheduler ({name}) has total_steps={scheduler["total_steps"]} '
+                f'param_scheduler ({name}) has total_steps={steps} ({unit}) but '
+                f'train_cfg.max_{unit}={length}: the schedule has a fixed length, so training '
+                f'would stop with an error after {unit[:-1]} {length - want + steps}. ' + fix)
+        if steps > want:
+            return (f'param_scheduler ({name}) has total_steps={steps} '
                     f'({unit}) but train_cfg.max_{unit}={length}: the learning rate will not '
                     f'finish its schedule. ' + fix)
     return None
