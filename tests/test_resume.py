@@ -83,8 +83,19 @@ def tensors(checkpoint: dict) -> dict:
     return out
 
 
+@pytest.fixture
+def one_thread():
+    """Bitwise equality across processes holds for one CPU thread count: the
+    three runs (two here, one in a subprocess) all use one thread, so no
+    reduction order can depend on how many threads a library picks."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
-def test_sigkilled_run_resumes_bit_identical(tmp_path):
+def test_sigkilled_run_resumes_bit_identical(tmp_path, one_thread):
     cfg_path = write_config(tmp_path)
     full = train_tool.main([cfg_path, '--work-dir', str(tmp_path / 'full')])
     assert full.iter == 2 * EPOCHS
@@ -92,7 +103,7 @@ def test_sigkilled_run_resumes_bit_identical(tmp_path):
     kill_cfg = tmp_path / 'kill_cfg.py'
     kill_cfg.write_text(f"_base_ = [{cfg_path!r}]\n"
                         "custom_hooks = _base_.custom_hooks + [dict(type='Kill')]\n")
-    env = dict(os.environ, KILL_AT_ITER=str(KILL_AT_ITER))
+    env = dict(one_thread, KILL_AT_ITER=str(KILL_AT_ITER))
     killed = subprocess.run([sys.executable, '-c', KILLER, str(kill_cfg), '--work-dir',
                              str(tmp_path / 'resumed')],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
