@@ -234,17 +234,19 @@ def run(rows: Sequence[str], folds: int, epochs: Union[int, Sequence[int]],
     return records
 
 
+def setting(record: dict) -> tuple:
+    """``(photos, epochs, iterations)`` of a run (0 where an old record has none)."""
+    return record.get('n_train', 0), record.get('epochs', 0), record.get('iters', 0)
+
+
 def groups(records: List[dict], rows: Sequence[str]) -> List[tuple]:
     """``(row, photos, epochs, iterations, runs)`` per row, training-set size
     and budget, in row order."""
     out = []
     for name in rows:
         mine = [r for r in records if r['row'] == name]
-        keys = sorted({(r.get('n_train', 0), r.get('epochs', 0), r.get('iters', 0))
-                       for r in mine})
-        for n, e, i in keys:
-            out.append((name, n, e, i, [r for r in mine if (r.get('n_train', 0), r.get(
-                'epochs', 0), r.get('iters', 0)) == (n, e, i)]))
+        for key in sorted({setting(r) for r in mine}):
+            out.append((name, *key, [r for r in mine if setting(r) == key]))
     return out
 
 
@@ -278,7 +280,7 @@ def paired(records: List[dict], first: str, second: str) -> str:
     per training-set size and budget both rows have: mean ± std of the paired
     differences, and how many runs ``first`` is ahead in."""
     def runs(row):
-        return {(r.get('n_train', 0), r.get('epochs', 0), r['seed'], r['fold']): r['mAP']
+        return {(*setting(r)[:2], r['seed'], r['fold']): r['mAP']
                 for r in records if r['row'] == row}
     a, b = runs(first), runs(second)
     lines = [f'| {first} minus {second} | photos | epochs | paired difference | ahead | '

@@ -60,6 +60,7 @@ from mmpretrain_multilabel.utils.stats import quartiles
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(HERE)
+CONFIGS = osp.join(ROOT, 'configs', 'coco319')
 DATA = osp.join(osp.dirname(ROOT), 'shared', 'data', 'coco319')
 CONFIG = 'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py'
 ANN = 'annotations/instances_train2017.json'
@@ -84,7 +85,7 @@ def option_config(config: str, data_root: str, switches: Optional[dict], epochs:
     run of ``config`` with ``switches`` (None: today's forward, every switch off)."""
     num = len(CocoMultiLabel(ann_file=ANN, data_root=data_root))
     train, val = kfold_indices(num, 3, seed=0)[0]
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco319', config))
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
     if switches is None:
         cfg.model.backbone.cache_frozen = False  # with no switch on: the stock forward
         cfg = short_run_config(cfg, epochs, work_dir, data_root, train, val, 0,
@@ -228,7 +229,7 @@ def main(argv: Optional[List[str]] = None, log: Callable = print) -> Dict[str, d
     names = ['today'] + [n for n in args.options if n != 'today']
     with tempfile.TemporaryDirectory() as tmp:
         num = len(CocoMultiLabel(ann_file=ANN, data_root=args.data_root))
-        batch = Config.fromfile(osp.join(ROOT, 'configs', 'coco319', args.config)) \
+        batch = Config.fromfile(osp.join(CONFIGS, args.config)) \
             .train_dataloader.batch_size
         per_epoch = math.ceil(len(kfold_indices(num, 3, seed=0)[0][0]) / batch)
         warmup = per_epoch if args.warmup is None else args.warmup

@@ -5,17 +5,11 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def fixture_places(name: str) -> tuple:
-    """Where a real-photo fixture is looked for: a link inside the checkout (the
-    configs' data_root), then the shared data folder beside the checkout (as on
-    CI)."""
-    return (osp.join(ROOT, 'data', name), osp.join(osp.dirname(ROOT), 'shared', 'data', name))
-
-
 def find_fixture(name: str) -> str:
-    """Root of the ``name`` photo fixture; skips with the places looked at when
-    it is absent."""
-    places = fixture_places(name)
+    """Root of the ``name`` photo fixture: a link inside the checkout (the
+    configs' data_root), else the shared data folder beside the checkout (as on
+    CI); skips with the places looked at when both are absent."""
+    places = (osp.join(ROOT, 'data', name), osp.join(osp.dirname(ROOT), 'shared', 'data', name))
     for place in places:
         if osp.isdir(osp.join(place, 'train2017')):
             return place

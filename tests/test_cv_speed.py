@@ -31,7 +31,7 @@ from .scripts import load_script
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FROZEN = ['conv_stem', 'bn1'] + [f'blocks.{i}' for i in range(6)]  # the real-photo configs'
 RECIPE_CONFIG = osp.join(ROOT, 'configs', 'coco319',
-                          'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py')
+                         'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py')
 
 
 def lite0(**kwargs):

@@ -188,16 +188,18 @@ def autocast_state() -> tuple:
                  for device in ('cpu', 'cuda'))
 
 
+#: torch >= 2.4 takes the device type; torch 2.2 has one function per device
+_PER_DEVICE_AUTOCAST = hasattr(torch, 'get_autocast_dtype')
+
+
 def _autocast_enabled(device: str) -> bool:
-    try:  # torch >= 2.4 takes the device type
+    if _PER_DEVICE_AUTOCAST:
         return torch.is_autocast_enabled(device)
-    except TypeError:  # torch 2.2: one function per device
-        return (torch.is_autocast_cpu_enabled() if device == 'cpu'
-                else torch.is_autocast_enabled())
+    return torch.is_autocast_cpu_enabled() if device == 'cpu' else torch.is_autocast_enabled()
 
 
 def _autocast_dtype(device: str) -> torch.dtype:
-    if hasattr(torch, 'get_autocast_dtype'):  # torch >= 2.4
+    if _PER_DEVICE_AUTOCAST:
         return torch.get_autocast_dtype(device)
     return (torch.get_autocast_cpu_dtype() if device == 'cpu'
             else torch.get_autocast_gpu_dtype())
