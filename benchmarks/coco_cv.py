@@ -18,7 +18,8 @@ checkpoint would hold). mAP averages
 over the classes present in the held-out fold; its chance level (a random
 ranking: each class's positive rate) is printed beside it. The "no training"
 rows evaluate the model as its training would start (the classifier transferred
-from ImageNet's, ``ClassifierTransferHook``). The table gives the
+from ImageNet's, ``ClassifierTransferHook``, alone or fitted to the fold's
+training labels: "+ probe", as the ``*-transfer-*`` configs do). The table gives the
 mean and the spread (sample standard deviation) over folds x seeds.
 """
 import argparse
@@ -60,6 +61,10 @@ AS_FIRST_SHIPPED = {
     'mean_loss': True,
     'custom_hooks.0.gamma': 1e-9}  # max(3e-4, gamma / (gamma + t)) = 3e-4 from t = 1
 NO_EMA = {'drop_hooks': ['EMAHook']}
+#: the transferred classifier then fitted to the training labels (a closed-form linear probe,
+#: as the `*-transfer-*` configs do), or the transferred classifier alone
+PROBE = {'linear_probe': True}
+NO_PROBE = {'linear_probe': False}
 
 STOCK = 'lite0_linear-asl_1xb16_coco319-224px.py'
 #: MMEngine matches custom_keys as substrings, longest key first: 'backbone' keeps the
@@ -77,16 +82,29 @@ ROWS: Dict[str, tuple] = {
     'stock: linear + ASL, SGD 0.01, head x10': (
         STOCK, {**SGD, 'optim_wrapper.optimizer.lr': 0.01,
                 'optim_wrapper.paramwise_cfg': {'custom_keys': HEAD_ONLY_X10}}),
-    'transferred linear classifier, no training': (
-        'lite0_linear-asl-transfer_1xb16_coco319-224px.py', {'train': False}),
-    'transferred cosine classifier, no training': (
-        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
     'stock + transfer: linear + ASL, AdamW 1e-3': (
-        'lite0_linear-asl-transfer_1xb16_coco319-224px.py', {}),
+        'lite0_linear-asl-transfer_1xb16_coco319-224px.py', NO_PROBE),
     'cosine + AAM + recipe + transfer': (
-        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', {}),
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', NO_PROBE),
+    'cosine + AAM + recipe + transfer + probe': (
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    'stock + transfer + probe: linear + ASL, AdamW 1e-3': (
+        'lite0_linear-asl-transfer_1xb16_coco319-224px.py', PROBE),
+    'ML-Decoder + AAM + recipe + transfer + probe': (
+        'lite0_mld-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    'GAT + ML-Decoder + AAM + recipe + transfer + probe': (
+        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    'ML-GCN + AAM + recipe + transfer + probe': (
+        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    'Query2Label + AAM + recipe + transfer + probe': (
+        'lite0_q2l-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    'linear + ASL + recipe + transfer + probe': (
+        'lite0_linear-asl-recipe_1xb16_coco319-224px.py', PROBE),
+    'ML-Decoder + ASL + recipe + transfer + probe': (
+        'lite0_mld-asl-recipe_1xb16_coco319-224px.py', PROBE),
     'cosine + AAM + recipe + transfer, no SAM/EMA': (
-        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
+        'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py',
+        {**NO_SAM, **NO_EMA, **NO_PROBE}),
     'linear + ASL + recipe': ('lite0_linear-asl-recipe_1xb16_coco319-224px.py', {}),
     'linear + ASL + recipe, no SAM/EMA': (
         'lite0_linear-asl-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
@@ -110,23 +128,27 @@ ROWS: Dict[str, tuple] = {
     'ML-Decoder + AAM + recipe, no SAM/EMA': (
         'lite0_mld-aam-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
     'GAT + ML-Decoder + AAM + recipe': ('lite0_gat-mld-aam-recipe_1xb16_coco319-224px.py', {}),
-    'transferred ML-Decoder, no training': (
-        'lite0_mld-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
     'ML-Decoder + AAM + recipe + transfer': (
-        'lite0_mld-aam-transfer-recipe_1xb16_coco319-224px.py', {}),
+        'lite0_mld-aam-transfer-recipe_1xb16_coco319-224px.py', NO_PROBE),
     'ML-Decoder + AAM + recipe + transfer, SAM over Adam 1e-4': (
-        'lite0_mld-aam-transfer-adam_1xb16_coco319-224px.py', {}),
-    'transferred GAT + ML-Decoder, no training': (
-        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
-    'transferred ML-GCN, no training': (
-        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
-    'transferred Query2Label, no training': (
-        'lite0_q2l-aam-transfer-recipe_1xb16_coco319-224px.py', {'train': False}),
+        'lite0_mld-aam-transfer-adam_1xb16_coco319-224px.py', NO_PROBE),
     'GAT + ML-Decoder + AAM + recipe + transfer': (
-        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py', {}),
+        'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py', NO_PROBE),
     'GAT + ML-Decoder + AAM + recipe, no SAM/EMA': (
         'lite0_gat-mld-aam-recipe_1xb16_coco319-224px.py', {**NO_SAM, **NO_EMA}),
 }
+#: The "no training" rows: each head's start, transferred alone or then fitted to the labels.
+STARTS = {
+    'linear classifier': 'lite0_linear-asl-transfer_1xb16_coco319-224px.py',
+    'cosine classifier': 'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py',
+    'ML-Decoder': 'lite0_mld-aam-transfer-recipe_1xb16_coco319-224px.py',
+    'GAT + ML-Decoder': 'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py',
+    'ML-GCN': 'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py',
+    'Query2Label': 'lite0_q2l-aam-transfer-recipe_1xb16_coco319-224px.py',
+}
+ROWS.update({f'transferred {head}{" + probe" if probe else ""}, no training':
+             (config, {'train': False, 'linear_probe': probe})
+             for head, config in STARTS.items() for probe in (False, True)})
 
 
 def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[int],
@@ -137,6 +159,14 @@ def fold_config(config: str, overrides: dict, data_root: str, train: Sequence[in
     overrides = dict(overrides)
     overrides.pop('train', None)
     drop = overrides.pop('drop_hooks', [])
+    probe = overrides.pop('linear_probe', None)
+    if probe is not None:  # the transferred start fitted to the labels, or not
+        hooks = [h for h in cfg.custom_hooks if h['type'] == 'ClassifierTransferHook']
+        if not hooks and probe:
+            cfg.custom_hooks.append(dict(type='ClassifierTransferHook'))
+            hooks = cfg.custom_hooks[-1:]
+        for hook in hooks:
+            hook['linear_probe'] = probe
     if overrides.pop('mean_loss', False):  # unwrap BatchSumLoss: the per-sample mean
         cfg.model.head.loss = cfg.model.head.loss.loss
     cfg.merge_from_dict(overrides)
@@ -326,10 +356,12 @@ def plot(records: List[dict], rows: Sequence[str], path: str) -> None:
         raise ValueError('no row has two budgets or two training-set sizes to plot')
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     chance = np.mean([r['chance'] for r in records])
+    drawn = list(dict.fromkeys(name for lines in panels.values() for name in lines))
     for ax, (panel, lines) in zip(axes[0], panels.items()):
         for name, pts in lines.items():
             xs, ms, ss = map(np.array, zip(*pts))
-            ax.errorbar(xs, ms, yerr=ss, marker='o', capsize=3, label=name)
+            ax.errorbar(xs, ms, yerr=ss, marker='o', capsize=3, label=name,
+                        color=f'C{drawn.index(name) % 10}')  # one colour per row
         ax.axhline(chance, ls='--', c='grey', lw=1, label=f'chance ({chance:.1f})')
         ax.set_xlabel({'iterations': 'training iterations (all training photos)',
                        'photos': 'training photos (12 epochs)'}[panel])
@@ -364,13 +396,17 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
                         help='print the table of runs written by --out, without training')
     parser.add_argument('--plot', help='with --table-from: also draw the curves to this PNG')
     parser.add_argument('--paired', nargs=2, action='append', metavar=('ROW', 'OTHER'),
-                        default=[], choices=list(ROWS),
+                        default=[],
                         help='with --table-from: ROW minus OTHER on the same seeds and folds '
                              '(repeatable)')
     args = parser.parse_args(argv)
     if args.table_from:
         records = [json.loads(line) for path in args.table_from for line in open(path)]
-        rows = [r for r in ROWS if any(x['row'] == r for x in records)]
+        named = list(dict.fromkeys(x['row'] for x in records))  # rows no longer in ROWS too
+        rows = [r for r in ROWS if r in named] + [r for r in named if r not in ROWS]
+        missing = {r for pair in args.paired for r in pair} - set(named)
+        if missing:
+            parser.error(f'--paired: no runs of {sorted(missing)} in {args.table_from}')
         print(table(records, rows))
         for first, second in args.paired:
             print('\n' + paired(records, first, second))

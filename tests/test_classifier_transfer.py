@@ -3,6 +3,7 @@ ClassifierTransferHook): the mixture by hand, the hook on a model, and the
 transferred ImageNet classifier ranking real COCO photos before any training."""
 import glob
 import os.path as osp
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -155,8 +156,9 @@ def test_imagenet_classifier_ranks_real_photos_before_training(coco128_root):
 
 
 def test_hook_in_training_and_resume(tmp_path):
-    """In a real run the classifier is transferred before the first iteration;
-    a resumed run keeps the checkpoint's classifier."""
+    """In a real run the classifier is transferred (and fitted to the training
+    labels) before the first iteration; a resumed run keeps the checkpoint's
+    classifier."""
     from mmpretrain_multilabel.datasets.demo_scenes import DEMO_CLASSES
 
     from .training_recipe_utils import train_1proc, write_tiny_config
@@ -169,13 +171,14 @@ def test_hook_in_training_and_resume(tmp_path):
     torch.save({'classifier.weight': torch.randn(2, 16), 'classifier.bias': torch.zeros(2)},
                source)
     hook = dict(type='ClassifierTransferHook', source=str(source),
-                source_classes=['kitten', 'rain'], word_vectors=str(vectors))
+                source_classes=['kitten', 'rain'], word_vectors=str(vectors), linear_probe=True)
     config = write_tiny_config(tmp_path / 'tiny.py', tmp_path / 'data', max_epochs=1,
                                extra=f'custom_hooks.append({hook!r})\n')
     work = tmp_path / 'work'
     first = train_1proc(config, work)
     text = open(glob.glob(osp.join(first.log_dir, '*.log'))[0]).read()
     assert f'ClassifierTransferHook: {len(DEMO_CLASSES)} classes initialised' in text
+    assert re.search(r'then fitted to the labels of \d+ training images', text)
     resumed = train_1proc(config, work, '--resume', '--cfg-options',
                           'train_cfg.max_epochs=2', 'param_scheduler.total_steps=2')
     text = open(glob.glob(osp.join(resumed.log_dir, '*.log'))[0]).read()

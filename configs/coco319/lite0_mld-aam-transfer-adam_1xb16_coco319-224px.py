@@ -4,7 +4,9 @@
 # LR 1e-4) and the paper's ASL rows (SAM over Adam, LR 1e-4, L2 1e-4 off biases and norms) use for
 # the transformer head, instead of the paper's SGD at 0.007 for its AAM rows. The rest of the
 # recipe (summed AAM loss at s = 23, SAM, OneCycle, EMA with warm-up, early stopping) is the
-# paper's. docs/results.md, "Real photos: coco319", has its figure beside the paper's row.
+# paper's. docs/results.md, "Real photos: coco319", has its figure beside the paper's row
+# (measured with the transferred start alone, before the other transfer configs fitted it to
+# the labels, and with the saddle start of the decoder's attention, before query_scale=1).
 _base_ = [
     '../_base_/datasets/coco319_224.py',
     '../_base_/models/backbones/lite0_frozen-b0-5.py',

@@ -1,6 +1,7 @@
 # ML-GCN (cosine classifiers from the label graph) + AAM + the paper's recipe on real photos,
-# the graph's classifier started as the transferred ImageNet classifier (ClassifierTransferHook
-# fits the last graph layer to it: mmpretrain_multilabel/models/heads/pooled_start.py). The label
+# the graph's classifier started as the transferred ImageNet classifier fitted to the training
+# labels on the max-pooled features ML-GCN uses (ClassifierTransferHook, linear_probe; the
+# last graph layer is fitted to it: mmpretrain_multilabel/models/heads/pooled_start.py). The label
 # graph is built from the training photos and GloVe 6B 50-d vectors of the class names.
 _base_ = [
     '../_base_/datasets/coco319_224.py',
@@ -19,4 +20,4 @@ model = dict(
               normalized=True, loss={{_base_.loss}}))
 param_scheduler = dict(total_steps=max_epochs)
 train_cfg = dict(max_epochs=max_epochs)
-custom_hooks = _base_.custom_hooks + [dict(type='ClassifierTransferHook')]
+custom_hooks = _base_.custom_hooks + [dict(type='ClassifierTransferHook', linear_probe=True)]

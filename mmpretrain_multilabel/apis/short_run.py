@@ -21,9 +21,11 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS, MODELS
 
 from ..datasets.image_cache import cache_pipeline
+from ..engine.hooks.classifier_transfer_hook import probe_loader
 from ..evaluation.functional import multilabel_metrics
 from ..graph import is_build_spec, labels_to_multihot
 from .label_graphs import extract_features, graph_owners, prepare_label_graphs
@@ -169,7 +171,11 @@ def start_model(cfg: Config, classes: Sequence[str]) -> torch.nn.Module:
     model.init_weights()
     for hook in cfg.get('custom_hooks', []):
         if hook['type'] == 'ClassifierTransferHook':
-            HOOKS.build(hook).transfer(model, classes)
+            hook = HOOKS.build(hook)
+            loader = None
+            if hook.linear_probe:
+                loader = probe_loader(cfg) or Runner.build_dataloader(cfg.train_dataloader)
+            hook.transfer(model, classes, loader)
     return model.eval()
 
 

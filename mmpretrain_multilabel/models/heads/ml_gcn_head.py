@@ -76,6 +76,10 @@ class MLGCNHead(EvalCacheMixin, CosineScoreMixin, MultiLabelClsHead):
         init_cfg (dict, optional): Extra init config. Defaults to None.
     """
 
+    #: the pooling of the feature a pooled-classifier start is fitted on
+    #: (``ClassifierTransferHook(linear_probe=True)``)
+    start_pooling = 'max'
+
     def __init__(self,
                  num_classes: int,
                  in_channels: int,

@@ -29,13 +29,21 @@ ML-Decoder (Ridnik et al. 2021, https://arxiv.org/abs/2111.12933) carries
   ``[W g, -W g, query]``; the feed-forward block starts at zero (its last
   linear layer zero, as zero-initialised residual branches);
 * the group projection of class ``k`` is ``e_k - e_{K + k}``, which reads
-  ``2 (W g)_k / sigma(x)``, where ``sigma(x)`` is the LayerNorm's
-  per-image scale, common to all classes.
+  ``2 (W g)_k / sigma_k(x)``, where ``sigma_k(x)`` is the second
+  LayerNorm's scale, ``sqrt((2 |W g|^2 + c_k) / D)`` with ``c_k`` the
+  (image-independent) energy of query ``k`` there.
 
 With ``query_scale = 0`` the score is ``(W g)_k / |W g|``: a cosine in the
 classifier's row space (the cosine head's ``W_k g / |g|`` normalises by the
 whole feature instead); a large ``query_scale`` makes ``sigma`` nearly
-constant and the score nearly ``(W g)_k``.
+constant and the score nearly ``(W g)_k``. But at ``query_scale = 0`` the
+attention starts at a saddle point: the queries that reach it are zero as
+well as the keys, so neither projection gets a gradient, and the attention
+stays the token mean until the first LayerNorm's weights have grown (on
+coco319 the head then needed twice the epochs to pass GAP + cosine). The
+default, ``query_scale = 1`` (the LayerNorm's own initial weight), passes the
+label queries on, so the keys learn from the first step; the ranking is the
+one above with ``c_k > 0``, between the two extremes.
 """
 from typing import Optional
 
@@ -65,7 +73,7 @@ def _set(param: torch.Tensor, value: torch.Tensor) -> None:
 @torch.no_grad()
 def ml_decoder_from_pooled(head: nn.Module, weight: torch.Tensor,
                            bias: Optional[torch.Tensor] = None,
-                           query_scale: float = 0.,
+                           query_scale: float = 1.,
                            logit_scale: float = 10.) -> None:
     """Set an :class:`~mmpretrain_multilabel.models.heads.MLDecoderHead` so
     that it ranks images as the pooled classifier ``weight`` does.
@@ -77,8 +85,9 @@ def ml_decoder_from_pooled(head: nn.Module, weight: torch.Tensor,
         bias (Tensor, optional): ``[K]``; only a plain (not normalised) head
             has a bias, which is set to it.
         query_scale (float): Weight of the label queries beside the
-            carried scores in the second LayerNorm (see the module's
-            docstring). Defaults to 0.
+            carried scores in the second LayerNorm; above 0, the
+            attention learns from the first step (see the module's
+            docstring). Defaults to 1.
         logit_scale (float): Plain head only: the logits start as
             ``logit_scale * (W g)_k / |W g|`` (+ bias), on the scale of a
             cosine classifier's ``s * cos``. Defaults to 10.
