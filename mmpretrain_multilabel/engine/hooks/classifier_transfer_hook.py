@@ -1,7 +1,7 @@
 """Start the classifier from the backbone's ImageNet classifier, mapped to the
 dataset's classes through their names (:mod:`...graph.label_transfer`)."""
 import copy
-from typing import Dict, Iterable, Optional, Sequence
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -37,8 +37,17 @@ def source_classifier(source: str, prefix: str = 'classifier.'):
 def probe_loader(cfg, seed: Optional[int] = None):
     """The training images without augmentation: ``cfg.train_dataloader``
     in order, its dataset's pipeline replaced by the validation (else test)
-    pipeline; ``None`` where the config has neither or the training dataset
-    is a wrapper without a pipeline of its own."""
+    pipeline.
+
+    Args:
+        cfg (Config): The run's config.
+        seed (int, optional): Seed of the data loader's workers.
+
+    Returns:
+        DataLoader | None: ``None`` where the config has no evaluation
+        pipeline or the training dataset is a wrapper without a pipeline of
+        its own.
+    """
     evaluation = cfg.get('val_dataloader') or cfg.get('test_dataloader')
     train = copy.deepcopy(cfg.get('train_dataloader'))
     if not evaluation or not train or 'pipeline' not in train.get('dataset', {}):
@@ -52,12 +61,23 @@ def probe_loader(cfg, seed: Optional[int] = None):
 
 @torch.no_grad()
 def probe_stats(model, loader: Iterable, max_iters: Optional[int] = None) -> ProbeStats:
-    """Sums of the pooled backbone features and labels of the images of
-    ``loader`` (at most ``max_iters`` batches), as ``model``'s head starts
-    from them: the last map average-pooled, or max-pooled where the head
-    pools by max (``head.start_pooling``), L2-normalised for a cosine head.
-    The model runs in eval mode (no batch augmentation), then returns to its
-    mode."""
+    """Sums of the pooled backbone features and labels of ``loader``'s
+    images, as ``model``'s head starts from them: the last map
+    average-pooled, or max-pooled where the head pools by max
+    (``head.start_pooling``), L2-normalised for a cosine head. The model runs
+    in eval mode (no batch augmentation), then returns to its mode.
+
+    Args:
+        model (BaseModel): The classifier (not a DDP wrapper).
+        loader (Iterable): Batches of MMPretrain samples.
+        max_iters (int, optional): At most this many batches.
+
+    Returns:
+        ProbeStats: The sums.
+
+    Raises:
+        ValueError: If the loader gives no batch.
+    """
     head = model.head
     pooling = getattr(head, 'start_pooling', 'avg')
     normalize = getattr(head, 'normalized', False)
@@ -228,7 +248,8 @@ class ClassifierTransferHook(Hook):
                 fc.bias.copy_(new_b)
         return report
 
-    def probe(self, model, prior: torch.Tensor, loader: Optional[Iterable]):
+    def probe(self, model, prior: torch.Tensor,
+              loader: Optional[Iterable]) -> Tuple[torch.Tensor, torch.Tensor]:
         """The ridge probe toward ``prior`` (rows normalised for a cosine
         head) on ``loader``'s images, summed over all processes."""
         if loader is None:
