@@ -199,3 +199,42 @@ def test_two_processes_fit_the_probe_of_all_images(tmp_path):
         heads.append(ckpt['state_dict']['head.fc.weight'])
     assert heads[0].abs().sum() > 0
     torch.testing.assert_close(heads[1], heads[0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fit_start_saves_the_start_that_test_py_evaluates(coco128_root, tmp_path):
+    """tools/fit_start.py writes the config's start (transferred and fitted to
+    48 coco128 photos) without training; tools/test.py scores it (the EMA
+    weights, which the checkpoint holds equal to the model's) on 32 others
+    exactly as the start model scores them, far above chance."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmpretrain.registry import DATASETS
+
+    from mmpretrain_multilabel.apis import build_runner, merge_test_args
+    from mmpretrain_multilabel.apis.short_run import dataset_map, start_model
+    from mmpretrain_multilabel.datasets import dataset_label_matrix
+    from mmpretrain_multilabel.evaluation import chance_map
+
+    from .scripts import load_script
+    from .training_recipe_utils import ROOT
+    config = osp.join(ROOT, 'configs', 'coco319',
+                      'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py')
+    photos = [f'train_dataloader.dataset.data_root={coco128_root}',
+              'train_dataloader.dataset.indices=' + str(list(range(48))).replace(' ', ''),
+              f'test_dataloader.dataset.data_root={coco128_root}',
+              'test_dataloader.dataset.indices=' + str(list(range(48, 80))).replace(' ', '')]
+    ckpt = load_script('tools/fit_start.py').main(
+        [config, '--work-dir', str(tmp_path), '--cfg-options', *photos])
+    tool = load_script('tools/test.py')
+    args = tool.parse_args([config, ckpt, '--work-dir', str(tmp_path / 'test'),
+                            '--cfg-options', *photos])
+    metrics = build_runner(merge_test_args(Config.fromfile(config), args)).test()
+    cfg = Config.fromfile(config)
+    cfg.train_dataloader.dataset.update(data_root=coco128_root, indices=list(range(48)))
+    ds = DATASETS.build(dict(cfg.test_dataloader.dataset, data_root=coco128_root,
+                             indices=list(range(48, 80))))
+    expected = dataset_map(start_model(cfg, ds.metainfo['classes']), ds)
+    assert metrics['multi-label/mAP'] == pytest.approx(expected, abs=1e-3)  # the EMA weights
+    assert expected > chance_map(dataset_label_matrix(ds)) + 20
