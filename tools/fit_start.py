@@ -9,6 +9,12 @@ trained for 12 epochs (docs/training_strategy.md, "Few photos")::
 
     python tools/fit_start.py CONFIG [--work-dir DIR] [--cfg-options ...]
     python tools/test.py CONFIG DIR/start.pth
+
+Its scores rank photos (mAP) but are not calibrated at the heads' default
+threshold of 0.5 (a cosine head's ``sigmoid(s * cos)`` of a classifier no
+loss has shaped): before predicting label sets, tune per-class thresholds
+(``tools/tune_thresholds.py CONFIG DIR/start.pth --out thresholds.json``)
+and give them to ``tools/infer.py --thresholds thresholds.json``.
 """
 import argparse
 import os
@@ -38,7 +44,11 @@ def main(argv=None) -> str:
     work_dir = args.work_dir or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
     os.makedirs(work_dir, exist_ok=True)
     path = save_start(cfg, osp.join(work_dir, 'start.pth'))
-    print(f'Start saved to {path}\nEvaluate: python tools/test.py {args.config} {path}')
+    print(f'Start saved to {path}\n'
+          f'Evaluate: python tools/test.py {args.config} {path}\n'
+          f'Label sets need tuned thresholds (the scores are not calibrated at 0.5): '
+          f'python tools/tune_thresholds.py {args.config} {path} --out thresholds.json, '
+          f'then tools/infer.py ... --thresholds thresholds.json')
     return path
 
 

@@ -186,7 +186,8 @@ def save_start(cfg: Config, filename: str) -> str:
     checkpoint that ``tools/test.py`` and ``tools/infer.py`` read; the EMA
     weights, where the config keeps an EMA, are the same. With tens of photos
     this start ranks held-out photos better than the trained models
-    (docs/training_strategy.md, "Few photos").
+    (docs/training_strategy.md, "Few photos"); its scores are not calibrated
+    at a threshold of 0.5 (tune per-class thresholds for label sets).
 
     Args:
         cfg (Config): The config (its training dataset gives the classes
