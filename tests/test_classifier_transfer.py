@@ -132,6 +132,8 @@ def test_hook_errors_name_the_problem(glove_txt, source_ckpt):
         source_classifier(source_ckpt, prefix='fc.')
     with pytest.raises(ValueError, match='temperature'):
         ClassifierTransferHook(temperature=-1)
+    with pytest.raises(ValueError, match=r'probe_iters must be a positive int .* got 0'):
+        ClassifierTransferHook(linear_probe=True, probe_iters=0)
 
 
 def test_imagenet_classifier_ranks_real_photos_before_training(coco128_root):

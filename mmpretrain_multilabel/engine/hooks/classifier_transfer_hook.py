@@ -166,6 +166,9 @@ class ClassifierTransferHook(Hook):
         if temperature <= 0:
             raise ValueError(f'ClassifierTransferHook: temperature must be > 0, got '
                              f'{temperature}')
+        if probe_iters is not None and (not isinstance(probe_iters, int) or probe_iters < 1):
+            raise ValueError(f'ClassifierTransferHook: probe_iters must be a positive int '
+                             f'(batches of the probe) or None (all), got {probe_iters!r}')
         self.source = source
         self.prefix = prefix
         self.source_classes = list(source_classes or IMAGENET_CATEGORIES)
