@@ -189,10 +189,18 @@ def train_subset(train: Sequence[int], size: Optional[int], fold: int) -> List[i
     return sorted(int(train[i]) for i in order[:size])
 
 
-def final_map(metrics: Dict[str, float]) -> float:
+def final_map(metrics: Dict[str, float], prefix: str = '') -> float:
     """mAP of the model training ends with: the EMA model where there is one
     (``multi-label/mAP``; the raw one is then ``multi-label/mAP_origin``)."""
-    return float(metrics['multi-label/mAP'])
+    return float(metrics[prefix + 'multi-label/mAP'])
+
+
+def interpolated_records(records: List[dict]) -> List[dict]:
+    """One record per interpolation a run recorded (``--interpolate``), as
+    the row ``<row> + WiSE-FT <alpha>`` (its mAP that of the interpolated
+    weights; no raw model)."""
+    return [dict(r, row=f"{r['row']} + WiSE-FT {alpha}", mAP=value, raw=np.nan)
+            for r in records for alpha, value in r.get('interpolated', {}).items()]
 
 
 def fold_labels(data_root: str, indices: Sequence[int]) -> np.ndarray:
@@ -210,8 +218,9 @@ def run_one(task: dict) -> dict:
     cfg = fold_config(osp.join(CONFIGS, task['config']), task['overrides'], task['data_root'],
                       task['train'], task['val'], task['epochs'], task['seed'], task['work_dir'])
     epochs = task['epochs'] if task['overrides'].get('train', True) else 0
+    alphas = task.get('interpolations') or ()
     if epochs:
-        metrics = train_and_evaluate(cfg)
+        metrics = train_and_evaluate(cfg, alphas)
     else:  # the model as training would start, evaluated as the trained ones are
         init_default_scope('mmpretrain')
         dataset = DATASETS.build(cfg.val_dataloader.dataset)
@@ -223,23 +232,29 @@ def run_one(task: dict) -> dict:
                 mAP=final_map(metrics),
                 raw=float(metrics.get('multi-label/mAP_origin', np.nan)),
                 chance=chance_map(fold_labels(task['data_root'], task['val'])),
-                wall_s=time.perf_counter() - start)
+                wall_s=time.perf_counter() - start,
+                **({'interpolated': {f'{a:g}': final_map(metrics, f'interpolated_{a:g}/')
+                                     for a in alphas}} if epochs and alphas else {}))
 
 
 def run(rows: Sequence[str], folds: int, epochs: Union[int, Sequence[int]],
         seeds: Sequence[int], data_root: str, work_dir: str,
         only_folds: Optional[Sequence[int]] = None, overrides: Optional[dict] = None,
         jobs: int = 1, out: Optional[str] = None,
-        train_sizes: Sequence[Optional[int]] = (None,), log=print) -> List[dict]:
+        train_sizes: Sequence[Optional[int]] = (None,), log=print,
+        interpolations: Sequence[float] = ()) -> List[dict]:
     """Train every row on every fold and seed, for each epoch budget and
     training-set size (``jobs`` runs at a time, one thread each when
     ``jobs > 1``); returns one record per run, also appended to the
-    JSON-lines file ``out`` as it comes."""
+    JSON-lines file ``out`` as it comes. ``interpolations``: also evaluate
+    the start and the final weights averaged with these weights on the final
+    ones (WiSE-FT; :func:`train_and_evaluate`)."""
     num = len(CocoMultiLabel(ann_file=ANN, data_root=data_root))
     budgets = [epochs] if isinstance(epochs, int) else list(epochs)
     tasks = [dict(row=name, config=ROWS[name][0], overrides={**ROWS[name][1], **(overrides or {})},
                   seed=seed, fold=k, train=train_subset(train, size, k), val=val, epochs=budget,
-                  data_root=data_root, threads=1 if jobs > 1 else None)
+                  data_root=data_root, threads=1 if jobs > 1 else None,
+                  interpolations=list(interpolations))
              for name in rows for size in train_sizes for budget in budgets for seed in seeds
              for k, (train, val) in enumerate(kfold_indices(num, folds, seed=0))
              if only_folds is None or k in only_folds]
@@ -258,7 +273,8 @@ def run(rows: Sequence[str], folds: int, epochs: Union[int, Sequence[int]],
                 f.write(json.dumps(record) + '\n')
         log(f"{record['row']} | fold {record['fold']} seed {record['seed']}: "
             f"mAP {record['mAP']:.2f} (raw {record['raw']:.2f}, chance {record['chance']:.2f}) "
-            f"in {record['wall_s']:.0f} s")
+            f"in {record['wall_s']:.0f} s"
+            + ''.join(f'; WiSE-FT {a}: {m:.2f}' for a, m in record.get('interpolated', {}).items()))
     if pool is not None:
         pool.shutdown()
     return records
@@ -392,6 +408,9 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
                         help='runs at a time, one thread each (2 on a 2-core machine)')
     parser.add_argument('--work-dir', default=None, help='default: a temporary folder')
     parser.add_argument('--out', help='also write the runs as JSON lines to this file')
+    parser.add_argument('--interpolate', type=float, nargs='+', default=[], metavar='ALPHA',
+                        help='also evaluate (1 - ALPHA) x start + ALPHA x final weights '
+                             '(WiSE-FT), tabled as the row "<row> + WiSE-FT <ALPHA>"')
     parser.add_argument('--table-from', nargs='+', metavar='JSONL',
                         help='print the table of runs written by --out, without training')
     parser.add_argument('--plot', help='with --table-from: also draw the curves to this PNG')
@@ -402,6 +421,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     args = parser.parse_args(argv)
     if args.table_from:
         records = [json.loads(line) for path in args.table_from for line in open(path)]
+        records += interpolated_records(records)
         named = list(dict.fromkeys(x['row'] for x in records))  # rows no longer in ROWS too
         rows = [r for r in ROWS if r in named] + [r for r in named if r not in ROWS]
         missing = {r for pair in args.paired for r in pair} - set(named)
@@ -422,13 +442,15 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         records = run(args.rows, args.folds, args.epochs, args.seeds,
                       osp.abspath(args.data_root), args.work_dir or tmp, args.only_folds,
-                      args.cfg_options, args.jobs, args.out, args.train_sizes)
+                      args.cfg_options, args.jobs, args.out, args.train_sizes,
+                      interpolations=args.interpolate)
     print(f'\n{osp.basename(osp.normpath(args.data_root))}, {args.folds}-fold CV over the '
           f'annotated photos, 224 px, {args.epochs} epochs, training photos '
           f'{args.train_sizes}, seeds {args.seeds}, '
           f'torch {torch.__version__}, {os.cpu_count()} CPU(s), {args.jobs} run(s) at a time; '
           f'total wall {(time.perf_counter() - start) / 60:.1f} min\n')
-    print(table(records, args.rows))
+    names = list(dict.fromkeys(r['row'] for r in interpolated_records(records)))
+    print(table(records + interpolated_records(records), list(args.rows) + names))
     return records
 
 

@@ -19,6 +19,7 @@ from typing import Dict, Iterable, Optional, Sequence
 
 import torch
 from mmengine.config import Config
+from mmengine.hooks import EMAHook, Hook
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -26,8 +27,10 @@ from mmpretrain.registry import DATASETS, HOOKS, MODELS
 
 from ..datasets.image_cache import cache_pipeline
 from ..engine.hooks.classifier_transfer_hook import probe_loader
+from ..engine.hooks.ema_hook import unwrap_model
 from ..evaluation.functional import multilabel_metrics
 from ..graph import is_build_spec, labels_to_multihot
+from ..models.utils.weight_interpolation import float_state, interpolate_weights_
 from .label_graphs import extract_features, graph_owners, prepare_label_graphs
 from .launch import build_runner
 
@@ -146,17 +149,56 @@ def short_run_config(cfg: Config, epochs: int, work_dir: str,
     return cfg
 
 
-def train_and_evaluate(cfg: Config) -> Dict[str, float]:
+class StartSnapshotHook(Hook):
+    """Keeps the model's floating-point state as training starts (after every
+    other hook's ``before_train``: the transferred and fitted classifier)."""
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        self.state = float_state(unwrap_model(runner.model))
+
+
+def train_and_evaluate(cfg: Config, interpolations: Sequence[float] = ()) -> Dict[str, float]:
     """Train ``cfg`` and return the final validation metrics; with an EMA,
-    those of the EMA model and, as ``<metric>_origin``, of the raw one."""
+    those of the EMA model and, as ``<metric>_origin``, of the raw one.
+
+    Args:
+        cfg (Config): The config (:func:`short_run_config`).
+        interpolations (Sequence[float]): Also evaluate, for each ``alpha``
+            here, the weights ``(1 - alpha) * start + alpha * final`` (WiSE-FT,
+            :mod:`~mmpretrain_multilabel.models.utils.weight_interpolation`;
+            the raw and the EMA model each interpolated with the start), as
+            ``interpolated_<alpha>/<metric>``. Defaults to none.
+    """
     runner = build_runner(cfg)
+    snapshot = StartSnapshotHook()
+    if interpolations:
+        runner.register_hook(snapshot)
     runner.train()
+    metrics = val_metrics(runner)
+    if interpolations:
+        emas = [h.ema_model.module for h in runner.hooks if isinstance(h, EMAHook)]
+        models = [unwrap_model(runner.model)] + emas
+        finals = [float_state(m) for m in models]
+        for alpha in interpolations:
+            for model, final in zip(models, finals):
+                model.load_state_dict(final, strict=False)
+                interpolate_weights_(model, snapshot.state, alpha)
+            metrics.update({f'interpolated_{alpha:g}/{k}': v
+                            for k, v in val_metrics(runner).items()})
+    for handler in MMLogger.get_current_instance().handlers:
+        handler.close()
+    return metrics
+
+
+def val_metrics(runner) -> Dict[str, float]:
+    """Run ``runner``'s validation; its metrics, with the raw model's as
+    ``<metric>_origin`` where an EMA hook evaluates both."""
     metrics = dict(runner.val_loop.run())
     for key, value in runner.message_hub.log_scalars.items():
         if key.startswith('val/') and key.endswith('_origin'):  # MMPretrain's EMAHook
             metrics[key[len('val/'):]] = value.current()
-    for handler in MMLogger.get_current_instance().handlers:
-        handler.close()
     return metrics
 
 
