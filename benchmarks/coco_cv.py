@@ -96,6 +96,11 @@ ROWS: Dict[str, tuple] = {
         'lite0_gat-mld-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
     'ML-GCN + AAM + recipe + transfer + probe': (
         'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    # the graph layers' step scaled by ~1 / sigma_max(A H)^2 (1 / 126 on coco319's graph): the
+    # classifiers A H W2 move by lr (A H)(A H)^T G per step on W2 (docs/results.md)
+    'ML-GCN + AAM + recipe + transfer + probe, graph layers lr x0.01': (
+        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py',
+        {**PROBE, 'optim_wrapper.paramwise_cfg.custom_keys': {'head.layers': {'lr_mult': .01}}}),
     'Query2Label + AAM + recipe + transfer + probe': (
         'lite0_q2l-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
     'linear + ASL + recipe + transfer + probe': (
