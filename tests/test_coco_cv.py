@@ -90,6 +90,11 @@ def test_table_from_records(tmp_path, capsys):
     assert '| | 96 | 12 | **1.00 ± -** | 1 of 1 | +1.0 |' in out
     with pytest.raises(SystemExit):
         cv.main(['--table-from', str(runs), '--paired', 'cosine + AAM + recipe', 'no such'])
+    # a run's interpolated weights (--interpolate) are tabled as their own row
+    runs.write_text(json.dumps(dict(rows[0], interpolated={'0.5': 44.0})) + '\n')
+    cv.main(['--table-from', str(runs)])
+    assert ('| cosine + AAM + recipe + WiSE-FT 0.5 | 96 | 12 (72) | **44.00 ± -** | - |'
+            in capsys.readouterr().out)
 
 
 def test_paired_differences_match_seed_and_fold(tmp_path, capsys):
@@ -135,3 +140,25 @@ def test_no_training_row_ranks_the_held_out_fold_with_the_transferred_start(
     assert np.isnan(record['raw'])
     assert record['mAP'] > record['chance'] + 20
     assert not any(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_interpolated_weights_run_from_the_start_to_the_final_model(coco128_root, tmp_path):
+    """--interpolate: the start and the final weights averaged, evaluated in
+    the same run: weight 0 is the model as training starts (the "no
+    training" row's mAP), weight 1 the model training ends with."""
+    from mmpretrain_multilabel.datasets import kfold_indices
+    cv = _cv()
+    train, val = kfold_indices(126, 3, seed=0)[0]
+    task = dict(seed=0, fold=0, train=train[:32], val=val, epochs=1, data_root=coco128_root)
+    config, overrides = cv.ROWS['cosine + AAM + recipe + transfer + probe']
+    trained = cv.run_one(dict(task, row='trained', config=config, overrides=overrides,
+                              work_dir=str(tmp_path / 'a'), interpolations=[0., .5, 1.]))
+    config, overrides = cv.ROWS['transferred cosine classifier + probe, no training']
+    start = cv.run_one(dict(task, row='start', config=config, overrides=overrides,
+                            work_dir=str(tmp_path / 'b')))
+    print(trained, start)
+    assert trained['interpolated']['0'] == pytest.approx(start['mAP'], abs=1e-6)
+    assert trained['interpolated']['1'] == pytest.approx(trained['mAP'], abs=1e-6)
+    assert trained['mAP'] != pytest.approx(start['mAP'], abs=1e-3)  # training moved it
+    (row, ), = {r['row'] for r in cv.interpolated_records([trained]) if '0.5' in r['row']},
+    assert row == 'trained + WiSE-FT 0.5'
