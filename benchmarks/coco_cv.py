@@ -88,6 +88,9 @@ ROWS: Dict[str, tuple] = {
         'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', NO_PROBE),
     'cosine + AAM + recipe + transfer + probe': (
         'lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    # the same weights as the row above's --interpolate 0.5 (WiSEFTHook; test_coco_cv.py)
+    'cosine + AAM + recipe + transfer + probe, WiSE-FT config': (
+        'lite0_cosine-aam-transfer-recipe-wiseft_1xb16_coco319-224px.py', {}),
     'stock + transfer + probe: linear + ASL, AdamW 1e-3': (
         'lite0_linear-asl-transfer_1xb16_coco319-224px.py', PROBE),
     'ML-Decoder + AAM + recipe + transfer + probe': (

@@ -142,6 +142,7 @@ def test_no_training_row_ranks_the_held_out_fold_with_the_transferred_start(
     assert not any(tmp_path.iterdir())  # nothing trained, nothing written
 
 
+@pytest.mark.slow
 def test_interpolated_weights_run_from_the_start_to_the_final_model(coco128_root, tmp_path):
     """--interpolate: the start and the final weights averaged, evaluated in
     the same run: weight 0 is the model as training starts (the "no
@@ -149,7 +150,8 @@ def test_interpolated_weights_run_from_the_start_to_the_final_model(coco128_root
     from mmpretrain_multilabel.datasets import kfold_indices
     cv = _cv()
     train, val = kfold_indices(126, 3, seed=0)[0]
-    task = dict(seed=0, fold=0, train=train[:32], val=val, epochs=1, data_root=coco128_root)
+    task = dict(seed=0, fold=0, train=train[:32], val=val[:30], epochs=1,
+                data_root=coco128_root)
     config, overrides = cv.ROWS['cosine + AAM + recipe + transfer + probe']
     trained = cv.run_one(dict(task, row='trained', config=config, overrides=overrides,
                               work_dir=str(tmp_path / 'a'), interpolations=[0., .5, 1.]))
@@ -162,3 +164,10 @@ def test_interpolated_weights_run_from_the_start_to_the_final_model(coco128_root
     assert trained['mAP'] != pytest.approx(start['mAP'], abs=1e-3)  # training moved it
     (row, ), = {r['row'] for r in cv.interpolated_records([trained]) if '0.5' in r['row']},
     assert row == 'trained + WiSE-FT 0.5'
+    # the shipped WiSE-FT config (WiSEFTHook) ends with the weights of the halfway average
+    config, overrides = cv.ROWS['cosine + AAM + recipe + transfer + probe, WiSE-FT config']
+    wiseft = cv.run_one(dict(task, row='wiseft', config=config, overrides=overrides,
+                             work_dir=str(tmp_path / 'c')))
+    assert wiseft['mAP'] == pytest.approx(trained['interpolated']['0.5'], abs=1e-6)
+    assert wiseft['mAP'] > wiseft['chance'] + 20  # it ranks the held-out photos (real ones)
+    assert (tmp_path / 'c' / 'wiseft.pth').exists()

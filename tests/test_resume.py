@@ -25,6 +25,7 @@ from mmpretrain_multilabel.engine.hooks import (
     state_dict_mismatches,
 )
 from mmpretrain_multilabel.engine.hooks.early_stopping_hook import STATE_KEY as EARLY_STOPPING_KEY
+from mmpretrain_multilabel.engine.hooks.wiseft_hook import START_KEY as WISEFT_START
 
 from .scripts import load_script
 
@@ -52,6 +53,7 @@ def write_config(tmp_path) -> str:
         val_dataloader = dict(dataset=dict(data_root={data!r}))
         test_dataloader = val_dataloader
         default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
+        custom_hooks = _base_.custom_hooks + [dict(type='WiSEFTHook', alpha=0.5)]
     """))
     return str(path)
 
@@ -129,6 +131,22 @@ def test_sigkilled_run_resumes_bit_identical(tmp_path, one_thread):
     for name in ('torch', 'numpy'):
         a, b = want['meta']['rng_states'][name], got['meta']['rng_states'][name]
         assert torch.equal(a, b) if name == 'torch' else np.array_equal(a[1], b[1])
+    # WiSEFTHook: the start came back with the checkpoint, so the resumed run averages
+    # the same weights: wiseft.pth is the start and the final weights halfway
+    start = want[WISEFT_START]
+    assert all(torch.equal(start[k], got[WISEFT_START][k]) for k in start)
+    wiseft = [torch.load(tmp_path / run / 'wiseft.pth', map_location='cpu')
+              for run in ('full', 'resumed')]
+    assert WISEFT_START not in wiseft[0] and wiseft[0]['meta']['wiseft'] == 0.5
+    for key, final in (('state_dict', ''), ('ema_state_dict', 'module.')):
+        for name, value in want[key].items():
+            if value.is_floating_point():
+                start_value = start[name[len(final):]]
+                assert torch.equal(wiseft[0][key][name], wiseft[1][key][name]), name
+                torch.testing.assert_close(wiseft[0][key][name],
+                                           torch.lerp(start_value, value, .5))
+    moved = [k for k, v in start.items() if not torch.equal(v, want['state_dict'][k])]
+    assert len(moved) > 10  # training changed the trainable weights
 
 
 def test_rng_states_round_trip():

@@ -23,6 +23,7 @@ from .lr_estimation_hook import (
     steepest_descent_lr,
 )
 from .training_summary_hook import TrainingSummaryHook
+from .wiseft_hook import WiSEFTHook
 
 __all__ = [
     'ClassifierTransferHook', 'source_classifier', 'SmoothedEarlyStoppingHook',
@@ -31,5 +32,5 @@ __all__ = [
     'ExactResumeHook', 'check_resume_checkpoint', 'get_rng_states', 'set_rng_states',
     'state_dict_mismatches', 'TrainingSummaryHook', 'MultiLabelEMAHook', 'unwrap_model',
     'without_metric_outputs', 'ConfigCheckError', 'ConfigCheckHook', 'check_cosine_losses',
-    'check_num_classes', 'check_split_classes'
+    'check_num_classes', 'check_split_classes', 'WiSEFTHook'
 ]
