@@ -422,6 +422,8 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--table-from', nargs='+', metavar='JSONL',
                         help='print the table of runs written by --out, without training')
     parser.add_argument('--plot', help='with --table-from: also draw the curves to this PNG')
+    parser.add_argument('--plot-rows', nargs='+', metavar='ROW',
+                        help='with --plot: draw these rows only (default: all)')
     parser.add_argument('--paired', nargs=2, action='append', metavar=('ROW', 'OTHER'),
                         default=[],
                         help='with --table-from: ROW minus OTHER on the same seeds and folds '
@@ -432,14 +434,16 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         records += interpolated_records(records)
         named = list(dict.fromkeys(x['row'] for x in records))  # rows no longer in ROWS too
         rows = [r for r in ROWS if r in named] + [r for r in named if r not in ROWS]
-        missing = {r for pair in args.paired for r in pair} - set(named)
+        missing = ({r for pair in args.paired for r in pair} | set(args.plot_rows or ())) \
+            - set(named)
         if missing:
-            parser.error(f'--paired: no runs of {sorted(missing)} in {args.table_from}')
+            parser.error(f'--paired / --plot-rows: no runs of {sorted(missing)} in '
+                         f'{args.table_from}')
         print(table(records, rows))
         for first, second in args.paired:
             print('\n' + paired(records, first, second))
         if args.plot:
-            plot(records, rows, args.plot)
+            plot(records, args.plot_rows or rows, args.plot)
         return records
     if not osp.isdir(args.data_root):
         parser.error(f'photos not found at {osp.abspath(args.data_root)} (--data-root)')

@@ -81,6 +81,12 @@ def test_table_from_records(tmp_path, capsys):
     assert '| 96 | 24 (144) | **43.00 ± 2.00** |' in out
     assert '| 48 | 12 (36) | **31.00 ± 1.00** |' in out
     assert plot.stat().st_size > 10_000
+    plot.unlink()
+    cv.main(['--table-from', str(runs), '--plot', str(plot), '--plot-rows',
+             'cosine + AAM + recipe'])
+    assert plot.stat().st_size > 10_000
+    with pytest.raises(SystemExit):
+        cv.main(['--table-from', str(runs), '--plot', str(plot), '--plot-rows', 'no such'])
     # runs of a row no longer in ROWS (renamed records) are tabled and can be paired
     old = dict(rows[0], row='cosine + AAM + recipe (query_scale 0)', mAP=37.0)
     runs.write_text(''.join(json.dumps(r) + '\n' for r in rows + [old]))
