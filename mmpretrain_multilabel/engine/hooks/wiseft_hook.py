@@ -87,4 +87,5 @@ class WiSEFTHook(Hook):
         runner.logger.info(
             f'WiSEFTHook: the weights averaged with the start of training ({self.alpha:g} x '
             f'final + {1 - self.alpha:g} x start) saved as '
-            f'{osp.join(runner.work_dir, self.filename)}')
+            f'{osp.join(runner.work_dir, self.filename)} (tools/test.py CONFIG that file scores '
+            'it; the other checkpoints hold the fine-tuned weights)')
