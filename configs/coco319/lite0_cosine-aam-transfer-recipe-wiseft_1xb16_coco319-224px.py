@@ -3,24 +3,9 @@
 # whose fine-tuned weights are averaged halfway with that start when training ends (WiSE-FT,
 # Wortsman et al. 2022, arXiv 2109.01903; WiSEFTHook), saved as work_dirs/<config>/wiseft.pth.
 # A small-data variant: on coco319's cross-validation the recipe's training moved the fitted
-# start little at 210 photos and lowered it with fewer; the average kept the start and added
-# to the fine-tuned model at every size measured (docs/results.md, "Real photos: coco319").
-_base_ = [
-    '../_base_/datasets/coco319_224.py',
-    '../_base_/models/backbones/lite0_frozen-b0-5.py',
-    '../_base_/models/heads/cosine.py',
-    '../_base_/models/losses/aam_coco.py',
-    '../_base_/schedules/paper_recipe.py',
-]
+# start little at 210 photos and lowered it with fewer; the average ranked held-out photos
+# above the recipe's last checkpoint at every size measured (70 to 210 photos) and above the
+# start at 210 (docs/results.md, "Real photos: coco319").
+_base_ = ['./lite0_cosine-aam-transfer-recipe_1xb16_coco319-224px.py']
 
-max_epochs = 12
-
-model = dict(
-    backbone={{_base_.backbone}},
-    head=dict(num_classes={{_base_.num_classes}}, loss={{_base_.loss}}))
-param_scheduler = dict(total_steps=max_epochs)
-train_cfg = dict(max_epochs=max_epochs)
-custom_hooks = _base_.custom_hooks + [
-    dict(type='ClassifierTransferHook', linear_probe=True),
-    dict(type='WiSEFTHook', alpha=0.5),
-]
+custom_hooks = _base_.custom_hooks + [dict(type='WiSEFTHook', alpha=0.5)]
