@@ -461,8 +461,9 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
           f'{args.train_sizes}, seeds {args.seeds}, '
           f'torch {torch.__version__}, {os.cpu_count()} CPU(s), {args.jobs} run(s) at a time; '
           f'total wall {(time.perf_counter() - start) / 60:.1f} min\n')
-    names = list(dict.fromkeys(r['row'] for r in interpolated_records(records)))
-    print(table(records + interpolated_records(records), list(args.rows) + names))
+    averaged = interpolated_records(records)
+    names = list(dict.fromkeys(r['row'] for r in averaged))
+    print(table(records + averaged, list(args.rows) + names))
     return records
 
 
