@@ -447,6 +447,9 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         return records
     if not osp.isdir(args.data_root):
         parser.error(f'photos not found at {osp.abspath(args.data_root)} (--data-root)')
+    outside = [a for a in args.interpolate if not 0. <= a <= 1.]
+    if outside:  # refused before any training, not after the first run
+        parser.error(f'--interpolate: weights must be in [0, 1], got {outside}')
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.getLogger('mmengine').setLevel(logging.WARNING)

@@ -120,6 +120,12 @@ def test_paired_differences_match_seed_and_fold(tmp_path, capsys):
     assert '| | 210 | 12 | **0.50 ± 2.12** | 1 of 2 | +2.0 / -1.0 |' in out
 
 
+def test_interpolation_weights_outside_0_1_are_refused_before_training(coco128_root, capsys):
+    with pytest.raises(SystemExit):
+        _cv().main(['--data-root', coco128_root, '--interpolate', '0.5', '1.5'])
+    assert '--interpolate: weights must be in [0, 1], got [1.5]' in capsys.readouterr().err
+
+
 def test_train_subsets_are_nested_and_checked():
     cv = _cv()
     train = list(range(100, 310))
