@@ -11,6 +11,7 @@ from mmpretrain.registry import HOOKS
 
 from ...datasets import label_matrix
 from ...evaluation import chance_map
+from .wiseft_hook import WiSEFTHook
 
 #: What usually keeps a multilabel run at chance level, named in the warning.
 NOT_LEARNING_CAUSES = (
@@ -163,6 +164,9 @@ class TrainingSummaryHook(Hook):
         runner.logger.info('\n'.join(['', '=' * 60] + lines + ['=' * 60]))
 
     def _checkpoint(self, runner) -> Optional[str]:
+        for hook in runner.hooks:
+            if isinstance(hook, WiSEFTHook) and hook.saved:
+                return hook.saved  # the model the config trains for
         for hook in runner.hooks:
             if isinstance(hook, CheckpointHook):
                 best = getattr(hook, 'best_ckpt_path', None) or getattr(

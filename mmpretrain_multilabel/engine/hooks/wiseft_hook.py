@@ -54,6 +54,7 @@ class WiSEFTHook(Hook):
         self.alpha = float(alpha)
         self.filename = filename
         self.start: Optional[Dict[str, torch.Tensor]] = None
+        self.saved: Optional[str] = None  # the averaged checkpoint, once written
         self._resumed = False
 
     def before_train(self, runner) -> None:
@@ -84,8 +85,8 @@ class WiSEFTHook(Hook):
             interpolate_weights_(model, self.start, self.alpha)
         runner.save_checkpoint(runner.work_dir, self.filename, save_optimizer=False,
                                save_param_scheduler=False, meta=dict(wiseft=self.alpha))
+        self.saved = osp.join(runner.work_dir, self.filename)
         runner.logger.info(
             f'WiSEFTHook: the weights averaged with the start of training ({self.alpha:g} x '
-            f'final + {1 - self.alpha:g} x start) saved as '
-            f'{osp.join(runner.work_dir, self.filename)} (tools/test.py CONFIG that file scores '
-            'it; the other checkpoints hold the fine-tuned weights)')
+            f'final + {1 - self.alpha:g} x start) saved as {self.saved} (tools/test.py CONFIG '
+            'that file scores it; the other checkpoints hold the fine-tuned weights)')
