@@ -1,7 +1,8 @@
 """Heads started as a pooled classifier (models/heads/pooled_start.py): the
 ML-Decoder carries ``W g`` through its own layers exactly, the ML-GCN graph
 classifier is fitted to ``W``, the GAT re-weighting is divided out, and the
-real-photo start of every head ranks the coco128 photos far above chance."""
+real-photo start of every head ranks the coco128 photos far above chance; the
+Query2Label start keeps its first gradients on the scale of a fresh head's."""
 import os.path as osp
 
 import pytest
@@ -15,8 +16,11 @@ from mmpretrain_multilabel.apis.short_run import dataset_map, start_model
 from mmpretrain_multilabel.datasets import dataset_label_matrix
 from mmpretrain_multilabel.evaluation import chance_map
 from mmpretrain_multilabel.models.heads import MLDecoderHead, MLGCNHead, Query2LabelHead
-from mmpretrain_multilabel.models.heads.pooled_start import (ml_decoder_from_pooled, odd_slope,
-                                                            query2label_from_pooled)
+from mmpretrain_multilabel.models.heads.pooled_start import (
+    ml_decoder_from_pooled,
+    odd_slope,
+    query2label_from_pooled,
+)
 
 from .training_recipe_utils import ROOT
 
