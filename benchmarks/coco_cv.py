@@ -348,6 +348,10 @@ def paired(records: List[dict], first: str, second: str) -> str:
     return '\n'.join(lines)
 
 
+#: the plot's panels: mAP against training iterations, against training photos
+PANELS = ('iterations', 'photos')
+
+
 def curve_points(records: List[dict], rows: Sequence[str]) -> Dict[str, Dict[str, list]]:
     """Per panel (``'iterations'`` at the largest training set, ``'photos'`` at
     12 epochs) and row: ``(x, mean, std)`` over folds x seeds, rows with two
@@ -367,15 +371,16 @@ def curve_points(records: List[dict], rows: Sequence[str]) -> Dict[str, Dict[str
     return out
 
 
-def plot(records: List[dict], rows: Sequence[str], path: str) -> None:
+def plot(records: List[dict], rows: Sequence[str], path: str,
+         panels: Sequence[str] = PANELS) -> None:
     """mAP against training iterations (at the largest training set) and
     against training photos (at 12 epochs), mean ± std over folds x seeds, a
-    panel for each that has a row with two points or more; the chance level
-    dashed."""
+    panel for each of ``panels`` that has a row with two points or more; the
+    chance level dashed."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    panels = curve_points(records, rows)
+    panels = {k: v for k, v in curve_points(records, rows).items() if k in panels}
     if not panels:
         raise ValueError('no row has two budgets or two training-set sizes to plot')
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
@@ -391,7 +396,7 @@ def plot(records: List[dict], rows: Sequence[str], path: str) -> None:
                        'photos': 'training photos (12 epochs)'}[panel])
         ax.set_ylabel('held-out mAP')
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc='lower right')
+        ax.legend(fontsize=7, loc='best')
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -424,6 +429,8 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--plot', help='with --table-from: also draw the curves to this PNG')
     parser.add_argument('--plot-rows', nargs='+', metavar='ROW',
                         help='with --plot: draw these rows only (default: all)')
+    parser.add_argument('--plot-panels', nargs='+', choices=PANELS, default=PANELS,
+                        help='with --plot: draw these panels only (default: both)')
     parser.add_argument('--paired', nargs=2, action='append', metavar=('ROW', 'OTHER'),
                         default=[],
                         help='with --table-from: ROW minus OTHER on the same seeds and folds '
@@ -443,7 +450,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         for first, second in args.paired:
             print('\n' + paired(records, first, second))
         if args.plot:
-            plot(records, args.plot_rows or rows, args.plot)
+            plot(records, args.plot_rows or rows, args.plot, args.plot_panels)
         return records
     if not osp.isdir(args.data_root):
         parser.error(f'photos not found at {osp.abspath(args.data_root)} (--data-root)')

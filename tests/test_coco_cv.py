@@ -85,6 +85,9 @@ def test_table_from_records(tmp_path, capsys):
     cv.main(['--table-from', str(runs), '--plot', str(plot), '--plot-rows',
              'cosine + AAM + recipe'])
     assert plot.stat().st_size > 10_000
+    both = plot.stat().st_size
+    cv.main(['--table-from', str(runs), '--plot', str(plot), '--plot-panels', 'iterations'])
+    assert 10_000 < plot.stat().st_size < both  # one panel of the two
     with pytest.raises(SystemExit):
         cv.main(['--table-from', str(runs), '--plot', str(plot), '--plot-rows', 'no such'])
     # runs of a row no longer in ROWS (renamed records) are tabled and can be paired
