@@ -380,13 +380,13 @@ def plot(records: List[dict], rows: Sequence[str], path: str,
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    panels = {k: v for k, v in curve_points(records, rows).items() if k in panels}
-    if not panels:
+    curves = {k: v for k, v in curve_points(records, rows).items() if k in panels}
+    if not curves:
         raise ValueError('no row has two budgets or two training-set sizes to plot')
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.5), squeeze=False)
     chance = np.mean([r['chance'] for r in records])
-    drawn = list(dict.fromkeys(name for lines in panels.values() for name in lines))
-    for ax, (panel, lines) in zip(axes[0], panels.items()):
+    drawn = list(dict.fromkeys(name for lines in curves.values() for name in lines))
+    for ax, (panel, lines) in zip(axes[0], curves.items()):
         for name, pts in lines.items():
             xs, ms, ss = map(np.array, zip(*pts))
             ax.errorbar(xs, ms, yerr=ss, marker='o', capsize=3, label=name,

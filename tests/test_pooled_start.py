@@ -146,21 +146,21 @@ def test_query2label_start_keeps_gradients_on_the_scale_of_a_fresh_head():
         F.binary_cross_entropy_with_logits(10 * head([maps]), labels).backward()
         return max(float(p.grad.norm()) for p in head.parameters() if p.grad is not None)
 
-    def head(offset=None, start=True) -> Query2LabelHead:
+    def fresh_head() -> Query2LabelHead:
         torch.manual_seed(1)
         head = small_query2label(k, c, 1, True)
         for layer in head.modules():  # deterministic gradients
             if isinstance(layer, torch.nn.Dropout):
                 layer.p = 0.
-        if offset is not None:
-            query2label_from_pooled(head, weight, token_offset=offset)
-        elif start:
-            head.init_from_pooled_classifier(weight)  # the start a training run gets
         return head
 
-    fresh = largest_gradient(head(start=False))
-    assert largest_gradient(head()) < 2 * fresh
-    assert largest_gradient(head(1e3)) > 100 * fresh
+    fresh = largest_gradient(fresh_head())
+    started = fresh_head()
+    started.init_from_pooled_classifier(weight)  # the start a training run gets
+    assert largest_gradient(started) < 2 * fresh
+    large_offset = fresh_head()
+    query2label_from_pooled(large_offset, weight, token_offset=1e3)
+    assert largest_gradient(large_offset) > 100 * fresh
 
 
 def test_ml_gcn_classifier_fitted_to_the_pooled_classifier():
