@@ -41,6 +41,7 @@ from mmpretrain.registry import DATASETS
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
 from mmpretrain_multilabel.apis.short_run import (
+    ValCurveHook,
     dataset_map,
     short_run_config,
     start_model,
@@ -104,8 +105,23 @@ ROWS: Dict[str, tuple] = {
     'ML-GCN + AAM + recipe + transfer + probe, graph layers lr x0.01': (
         'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py',
         {**PROBE, 'optim_wrapper.paramwise_cfg.custom_keys': {'head.layers': {'lr_mult': .01}}}),
+    # which part's training takes the start down: the backbone under the fitted graph
+    # classifiers, or the graph layers on a frozen backbone (docs/results.md, --val-every)
+    'ML-GCN + AAM + recipe + transfer + probe, graph layers frozen': (
+        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py',
+        {**PROBE, 'optim_wrapper.paramwise_cfg.custom_keys': {
+            'head.layers': {'lr_mult': 0., 'decay_mult': 0.}}}),
+    'ML-GCN + AAM + recipe + transfer + probe, backbone frozen, graph layers lr x0.01': (
+        'lite0_mlgcn-aam-transfer-recipe_1xb16_coco319-224px.py',
+        {**PROBE, 'optim_wrapper.paramwise_cfg.custom_keys': {
+            'head.layers': {'lr_mult': .01}, 'backbone': {'lr_mult': 0., 'decay_mult': 0.}}}),
     'Query2Label + AAM + recipe + transfer + probe': (
         'lite0_q2l-aam-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    # the paper's setting for these peer heads: ASL, SAM over Adam 1e-4 (its Tables 2-5, 8)
+    'ML-GCN + ASL + recipe + transfer + probe': (
+        'lite0_mlgcn-asl-transfer-recipe_1xb16_coco319-224px.py', PROBE),
+    'Query2Label + ASL + recipe + transfer + probe': (
+        'lite0_q2l-asl-transfer-recipe_1xb16_coco319-224px.py', PROBE),
     'linear + ASL + recipe + transfer + probe': (
         'lite0_linear-asl-recipe_1xb16_coco319-224px.py', PROBE),
     'ML-Decoder + ASL + recipe + transfer + probe': (
@@ -227,8 +243,11 @@ def run_one(task: dict) -> dict:
                       task['train'], task['val'], task['epochs'], task['seed'], task['work_dir'])
     epochs = task['epochs'] if task['overrides'].get('train', True) else 0
     alphas = task.get('interpolations') or ()
+    curve = ValCurveHook() if task.get('val_every') else None
+    if curve is not None:
+        cfg.train_cfg.val_interval = task['val_every']
     if epochs:
-        metrics = train_and_evaluate(cfg, alphas)
+        metrics = train_and_evaluate(cfg, alphas, curve)
     else:  # the model as training would start, evaluated as the trained ones are
         init_default_scope('mmpretrain')
         dataset = DATASETS.build(cfg.val_dataloader.dataset)
@@ -242,7 +261,9 @@ def run_one(task: dict) -> dict:
                 chance=chance_map(fold_labels(task['data_root'], task['val'])),
                 wall_s=time.perf_counter() - start,
                 **({'interpolated': {f'{a:g}': final_map(metrics, f'interpolated_{a:g}/')
-                                     for a in alphas}} if epochs and alphas else {}))
+                                     for a in alphas}} if epochs and alphas else {}),
+                **({'curve': [[epoch, final_map(m), m.get('multi-label/mAP_origin', np.nan)]
+                              for epoch, m in curve.points]} if curve and epochs else {}))
 
 
 def run(rows: Sequence[str], folds: int, epochs: Union[int, Sequence[int]],
@@ -250,19 +271,21 @@ def run(rows: Sequence[str], folds: int, epochs: Union[int, Sequence[int]],
         only_folds: Optional[Sequence[int]] = None, overrides: Optional[dict] = None,
         jobs: int = 1, out: Optional[str] = None,
         train_sizes: Sequence[Optional[int]] = (None,), log=print,
-        interpolations: Sequence[float] = ()) -> List[dict]:
+        interpolations: Sequence[float] = (), val_every: Optional[int] = None) -> List[dict]:
     """Train every row on every fold and seed, for each epoch budget and
     training-set size (``jobs`` runs at a time, one thread each when
     ``jobs > 1``); returns one record per run, also appended to the
     JSON-lines file ``out`` as it comes. ``interpolations``: also evaluate
     the start and the final weights averaged with these weights on the final
-    ones (WiSE-FT; :func:`train_and_evaluate`)."""
+    ones (WiSE-FT; :func:`train_and_evaluate`). ``val_every``: also evaluate
+    every that many epochs, kept as the record's ``curve``: ``[epoch, mAP,
+    raw model's mAP]`` (a diagnostic: the held-out fold is only looked at)."""
     num = len(CocoMultiLabel(ann_file=ANN, data_root=data_root))
     budgets = [epochs] if isinstance(epochs, int) else list(epochs)
     tasks = [dict(row=name, config=ROWS[name][0], overrides={**ROWS[name][1], **(overrides or {})},
                   seed=seed, fold=k, train=train_subset(train, size, k), val=val, epochs=budget,
                   data_root=data_root, threads=1 if jobs > 1 else None,
-                  interpolations=list(interpolations))
+                  interpolations=list(interpolations), val_every=val_every)
              for name in rows for size in train_sizes for budget in budgets for seed in seeds
              for k, (train, val) in enumerate(kfold_indices(num, folds, seed=0))
              if only_folds is None or k in only_folds]
@@ -282,7 +305,8 @@ def run(rows: Sequence[str], folds: int, epochs: Union[int, Sequence[int]],
         log(f"{record['row']} | fold {record['fold']} seed {record['seed']}: "
             f"mAP {record['mAP']:.2f} (raw {record['raw']:.2f}, chance {record['chance']:.2f}) "
             f"in {record['wall_s']:.0f} s"
-            + ''.join(f'; WiSE-FT {a}: {m:.2f}' for a, m in record.get('interpolated', {}).items()))
+            + ''.join(f'; WiSE-FT {a}: {m:.2f}' for a, m in record.get('interpolated', {}).items())
+            + ''.join(f'; epoch {e}: {m:.2f} (raw {r:.2f})' for e, m, r in record.get('curve', [])))
     if pool is not None:
         pool.shutdown()
     return records
@@ -424,6 +448,9 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser.add_argument('--interpolate', type=float, nargs='+', default=[], metavar='ALPHA',
                         help='also evaluate (1 - ALPHA) x start + ALPHA x final weights '
                              '(WiSE-FT), tabled as the row "<row> + WiSE-FT <ALPHA>"')
+    parser.add_argument('--val-every', type=int, metavar='EPOCHS',
+                        help='also evaluate the held-out fold every EPOCHS epochs (the curve '
+                             'is printed and kept in the records; nothing is selected on it)')
     parser.add_argument('--table-from', nargs='+', metavar='JSONL',
                         help='print the table of runs written by --out, without training')
     parser.add_argument('--plot', help='with --table-from: also draw the curves to this PNG')
@@ -465,7 +492,7 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
         records = run(args.rows, args.folds, args.epochs, args.seeds,
                       osp.abspath(args.data_root), args.work_dir or tmp, args.only_folds,
                       args.cfg_options, args.jobs, args.out, args.train_sizes,
-                      interpolations=args.interpolate)
+                      interpolations=args.interpolate, val_every=args.val_every)
     print(f'\n{osp.basename(osp.normpath(args.data_root))}, {args.folds}-fold CV over the '
           f'annotated photos, 224 px, {args.epochs} epochs, training photos '
           f'{args.train_sizes}, seeds {args.seeds}, '

@@ -161,7 +161,8 @@ def test_no_training_row_ranks_the_held_out_fold_with_the_transferred_start(
 def test_interpolated_weights_run_from_the_start_to_the_final_model(coco128_root, tmp_path):
     """--interpolate: the start and the final weights averaged, evaluated in
     the same run: weight 0 is the model as training starts (the "no
-    training" row's mAP), weight 1 the model training ends with."""
+    training" row's mAP), weight 1 the model training ends with; with
+    --val-every, the curve of the validations during training."""
     from mmpretrain_multilabel.datasets import kfold_indices
     cv = _cv()
     train, val = kfold_indices(126, 3, seed=0)[0]
@@ -169,7 +170,8 @@ def test_interpolated_weights_run_from_the_start_to_the_final_model(coco128_root
                 data_root=coco128_root)
     config, overrides = cv.ROWS['cosine + AAM + recipe + transfer + probe']
     trained = cv.run_one(dict(task, row='trained', config=config, overrides=overrides,
-                              work_dir=str(tmp_path / 'a'), interpolations=[0., .5, 1.]))
+                              work_dir=str(tmp_path / 'a'), interpolations=[0., .5, 1.],
+                              val_every=1))
     config, overrides = cv.ROWS['transferred cosine classifier + probe, no training']
     start = cv.run_one(dict(task, row='start', config=config, overrides=overrides,
                             work_dir=str(tmp_path / 'b')))
@@ -177,6 +179,9 @@ def test_interpolated_weights_run_from_the_start_to_the_final_model(coco128_root
     assert trained['interpolated']['0'] == pytest.approx(start['mAP'], abs=1e-6)
     assert trained['interpolated']['1'] == pytest.approx(trained['mAP'], abs=1e-6)
     assert trained['mAP'] != pytest.approx(start['mAP'], abs=1e-3)  # training moved it
+    # --val-every: the validations during training only (not the final or averaged ones),
+    # the EMA model's and the raw one's
+    assert trained['curve'] == [[1, pytest.approx(trained['mAP']), pytest.approx(trained['raw'])]]
     (row, ), = {r['row'] for r in cv.interpolated_records([trained]) if '0.5' in r['row']},
     assert row == 'trained + WiSE-FT 0.5'
     # the shipped WiSE-FT config (WiSEFTHook) ends with the weights of the halfway average

@@ -15,7 +15,7 @@ are kept in memory (exact). A config turns any of them off with
 ``short_run_speedups = dict(<switch>=False)`` (:data:`SPEEDUPS`).
 """
 import copy
-from typing import Dict, Iterable, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -159,7 +159,29 @@ class StartSnapshotHook(Hook):
         self.state = float_state(unwrap_model(runner.model))
 
 
-def train_and_evaluate(cfg: Config, interpolations: Sequence[float] = ()) -> Dict[str, float]:
+class ValCurveHook(Hook):
+    """Keeps the metrics of every validation run during training
+    (:func:`val_metrics`), as ``(epoch, metrics)``."""
+
+    priority = 'LOWEST'  # after an EMA hook has evaluated the raw model
+
+    def __init__(self) -> None:
+        self.points: List[Tuple[int, Dict[str, float]]] = []
+        self.training = False
+
+    def before_train(self, runner) -> None:
+        self.training = True
+
+    def after_train(self, runner) -> None:
+        self.training = False
+
+    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        if self.training:
+            self.points.append((runner.epoch, with_origin(runner, metrics or {})))
+
+
+def train_and_evaluate(cfg: Config, interpolations: Sequence[float] = (),
+                       curve: Optional[ValCurveHook] = None) -> Dict[str, float]:
     """Train ``cfg`` and return the final validation metrics; with an EMA,
     those of the EMA model and, as ``<metric>_origin``, of the raw one.
 
@@ -170,8 +192,12 @@ def train_and_evaluate(cfg: Config, interpolations: Sequence[float] = ()) -> Dic
             :mod:`~mmpretrain_multilabel.models.utils.weight_interpolation`;
             the raw and the EMA model each interpolated with the start), as
             ``interpolated_<alpha>/<metric>``. Defaults to none.
+        curve (ValCurveHook, optional): Registered to keep the metrics of the
+            validations during training (``cfg.train_cfg.val_interval``).
     """
     runner = build_runner(cfg)
+    if curve is not None:
+        runner.register_hook(curve)
     snapshot = StartSnapshotHook()
     if interpolations:
         runner.register_hook(snapshot)
@@ -195,7 +221,13 @@ def train_and_evaluate(cfg: Config, interpolations: Sequence[float] = ()) -> Dic
 def val_metrics(runner) -> Dict[str, float]:
     """Run ``runner``'s validation; its metrics, with the raw model's as
     ``<metric>_origin`` where an EMA hook evaluates both."""
-    metrics = dict(runner.val_loop.run())
+    return with_origin(runner, runner.val_loop.run())
+
+
+def with_origin(runner, metrics: Dict[str, float]) -> Dict[str, float]:
+    """``metrics`` of the last validation, with the raw model's that an EMA
+    hook logged (``<metric>_origin``)."""
+    metrics = dict(metrics)
     for key, value in runner.message_hub.log_scalars.items():
         if key.startswith('val/') and key.endswith('_origin'):  # MMPretrain's EMAHook
             metrics[key[len('val/'):]] = value.current()
