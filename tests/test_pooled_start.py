@@ -22,6 +22,7 @@ from mmpretrain_multilabel.models.heads.pooled_start import (
     query2label_from_pooled,
 )
 
+from .scripts import load_script
 from .training_recipe_utils import ROOT
 
 
@@ -229,3 +230,25 @@ def test_head_starts_rank_held_out_real_photos(coco128_root):
         print(f'{head}: probed {probed:.1f}')
         assert probed > chance + 25
     assert probed > gcn + 2  # ML-GCN
+
+
+def test_ml_gcn_step_scale_of_the_last_graph_layer():
+    """benchmarks/mlgcn_step.py: a gradient step on the last graph layer
+    ``W2`` moves the classifiers ``A H W2`` by ``(A H)(A H)^T G``; the script's
+    central difference gives that exactly, and leaves the head as it was."""
+    script = load_script('benchmarks/mlgcn_step.py')
+    torch.manual_seed(0)
+    k, c = 6, 10
+    head = MLGCNHead(num_classes=k, in_channels=c, hidden_channels=16,
+                     graph=dict(node_features=torch.randn(k, 5).numpy(),
+                                adjacency=(torch.rand(k, k) > 0.5).float().numpy()))
+    head.init_from_pooled_classifier(torch.randn(k, c))
+    before = head.compute_classifiers().detach()
+    with torch.no_grad():
+        basis = script._classifiers_with(head, 1, torch.eye(16))  # A H
+    direction = torch.randn(k, c)
+    expected = float((basis @ basis.T @ direction).norm() / direction.norm())
+    assert script.step_ratio(head, 1, direction) == pytest.approx(expected, rel=1e-3)
+    assert script.step_ratio(head, 0, direction) > 0
+    torch.testing.assert_close(head.compute_classifiers().detach(), before)
+    assert isinstance(head.layers[1].weight, torch.nn.Parameter)
