@@ -33,6 +33,7 @@ from mmpretrain.registry import MODELS
 
 import mmpretrain_multilabel  # noqa: F401  registers the components
 from mmpretrain_multilabel.apis.label_graphs import prepare_label_graphs
+from mmpretrain_multilabel.models.heads.pooled_start import graph_basis
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs', 'coco319',
@@ -54,14 +55,12 @@ def step_ratio(head: torch.nn.Module, layer: int, direction: torch.Tensor) -> fl
 def _classifiers_with(head: torch.nn.Module, layer: int, weight: torch.Tensor) -> torch.Tensor:
     """The head's classifiers with graph layer ``layer``'s weight replaced."""
     module = head.layers[layer]
-    saved = module.weight
-    del module.weight
-    module.weight = weight
+    saved = module.weight.data
+    module.weight.data = weight
     try:
         return head.compute_classifiers()
     finally:
-        del module.weight
-        module.weight = saved
+        module.weight.data = saved
 
 
 def main() -> None:
@@ -78,9 +77,7 @@ def main() -> None:
     k, c = head.num_classes, head.in_channels
     head.init_from_pooled_classifier(torch.nn.functional.normalize(torch.randn(k, c), dim=1))
     w1, w2 = (layer.weight.detach() for layer in head.layers)
-    with torch.no_grad():  # A H: the classifiers with W2 the identity
-        basis = _classifiers_with(head, 1, torch.eye(w2.shape[0]))
-    sv = torch.linalg.svdvals(basis)
+    sv = torch.linalg.svdvals(graph_basis(head))
     print(f'{osp.basename(args.config)}: K = {k}, |W1| = {w1.norm():.2f}, '
           f'|W2| = {w2.norm():.2f} (last layer fitted to a random unit-row classifier)')
     print(f'singular values of A H: largest {sv[0]:.2f} (squared {sv[0] ** 2:.0f}), '

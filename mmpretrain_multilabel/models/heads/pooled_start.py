@@ -143,6 +143,24 @@ def ml_decoder_from_pooled(head: nn.Module, weight: torch.Tensor,
 
 
 @torch.no_grad()
+def graph_basis(head: nn.Module) -> torch.Tensor:
+    """``A H``, ``[K, hidden]``, of an
+    :class:`~mmpretrain_multilabel.models.heads.MLGCNHead`: its classifiers
+    ``A H W2`` are linear in the last graph layer's weight ``W2``; this is
+    them with ``W2`` the identity (the head is left as it was)."""
+    last = head.layers[-1]
+    hidden, out = last.weight.shape
+    saved = last.weight.data
+    last.weight.data = torch.eye(hidden, dtype=saved.dtype, device=saved.device)
+    last.out_channels = hidden
+    try:
+        return head.compute_classifiers().float()
+    finally:
+        last.weight.data = saved
+        last.out_channels = out
+
+
+@torch.no_grad()
 def graph_classifier_from_pooled(head: nn.Module, weight: torch.Tensor) -> None:
     """Fit the last graph layer of an
     :class:`~mmpretrain_multilabel.models.heads.MLGCNHead` so that its
@@ -157,17 +175,7 @@ def graph_classifier_from_pooled(head: nn.Module, weight: torch.Tensor) -> None:
     if tuple(weight.shape) != (k, c):
         raise ValueError(f'MLGCNHead start: the classifier is {tuple(weight.shape)}, the '
                          f'head takes {c} channels and {k} classes')
-    last = head.layers[-1]
-    hidden = last.weight.shape[0]
-    saved = last.weight.data.clone()
-    last.weight.data = torch.eye(hidden, dtype=saved.dtype)  # the layer is linear in W2
-    last.out_channels = hidden
-    try:
-        basis = head.compute_classifiers().float()  # A H, [K, hidden]
-    finally:
-        last.weight.data = saved
-        last.out_channels = c
-    _set(last.weight, torch.linalg.pinv(basis) @ weight.detach().float())
+    _set(head.layers[-1].weight, torch.linalg.pinv(graph_basis(head)) @ weight.detach().float())
 
 
 @torch.no_grad()
