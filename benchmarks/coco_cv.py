@@ -484,6 +484,8 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     outside = [a for a in args.interpolate if not 0. <= a <= 1.]
     if outside:  # refused before any training, not after the first run
         parser.error(f'--interpolate: weights must be in [0, 1], got {outside}')
+    if args.val_every is not None and args.val_every < 1:
+        parser.error(f'--val-every: epochs must be at least 1, got {args.val_every}')
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.getLogger('mmengine').setLevel(logging.WARNING)

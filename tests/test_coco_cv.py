@@ -129,6 +129,12 @@ def test_interpolation_weights_outside_0_1_are_refused_before_training(coco128_r
     assert '--interpolate: weights must be in [0, 1], got [1.5]' in capsys.readouterr().err
 
 
+def test_val_every_below_one_epoch_is_refused_before_training(coco128_root, capsys):
+    with pytest.raises(SystemExit):
+        _cv().main(['--data-root', coco128_root, '--val-every', '0'])
+    assert '--val-every: epochs must be at least 1, got 0' in capsys.readouterr().err
+
+
 def test_train_subsets_are_nested_and_checked():
     cv = _cv()
     train = list(range(100, 310))
